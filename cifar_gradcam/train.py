@@ -57,7 +57,7 @@ class TrainConfig:
         if not self.max_lr > 0: raise ValueError(f"max_lr must be > 0; got {self.max_lr}")
         if not 0 <= self.label_smoothing < 1: raise ValueError(f"label_smoothing must be in [0, 1); got {self.label_smoothing}")
 
-# %% ../nbs/03_train.ipynb #e4062bc8
+# %% ../nbs/03_train.ipynb #2c5ae6b4
 @dataclass
 class History:
     "Per-epoch metrics and per-step learning rate and loss of a training run."
@@ -89,7 +89,8 @@ class History:
             ax_acc.plot(epochs, [100 * a for a in self.metric(f'{split}_acc')], style, ms=3, label=split)
         ax_loss.set(title='loss', xlabel='epoch'); ax_acc.set(title='accuracy (%)', xlabel='epoch')
         ax_lr.plot(self.lrs); ax_lr.set(title='learning rate', xlabel='step')
-        for ax in (ax_loss, ax_acc): ax.legend(); ax.grid(alpha=0.3)
+        for ax in (ax_loss, ax_acc):
+            ax.legend(); ax.grid(alpha=0.3); ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         fig.tight_layout()
         return fig
 
@@ -267,7 +268,7 @@ def show_mistakes(split: ImageSplit, preds: Predictions, nrows: int = 2, ncols: 
     return show_batch(split.images[idx.to(split.images.device)], split.labels[idx], split.classes, ncols=ncols,
                       nrows=nrows, titles=[mistake_title(preds, i) for i in idx], size=size)
 
-# %% ../nbs/03_train.ipynb #370cc01b
+# %% ../nbs/03_train.ipynb #073bbb80
 def _subset(split: ImageSplit, n: int | None, seed: int) -> ImageSplit:
     if not n or n >= len(split): return split
     return split[torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:n].sort().values]
@@ -287,7 +288,7 @@ def train_model(data=None, out='runs/train', norm='batch', max_lr='0.2', resume=
     if str(max_lr) == 'auto':
         from cifar_gradcam.lrfinder import lr_find
         batch_size = config.get('batch_size', TrainConfig.batch_size)
-        train_dl, _ = data.loaders(batch_size, device=device)
+        train_dl, _ = data.loaders(batch_size, augment=Augment() if config.get('augment', True) else None, device=device)
         found = lr_find(model, train_dl, optimizer=config.get('optimizer', 'sgd'), device=device, progress=progress)
         max_lr = found.suggested
         files['lr_find'] = out / 'lr_find.png'
@@ -308,8 +309,8 @@ def train_model(data=None, out='runs/train', norm='batch', max_lr='0.2', resume=
     log(f"test accuracy {100 * preds.accuracy:.2f}%; wrote " + ', '.join(str(p) for p in files.values()))
     return dict(files=files, history=history, predictions=preds, model=model)
 
-# %% ../nbs/03_train.ipynb #7833acba
-from fastcore.script import call_parse
+# %% ../nbs/03_train.ipynb #7ec9912e
+from fastcore.script import call_parse, bool_arg
 
 @call_parse
 def train_cli(
@@ -319,6 +320,9 @@ def train_cli(
     max_lr: str = '0.2',       # peak learning rate of the one-cycle schedule, or 'auto' to run the LR range test
     norm: str = 'batch',       # 'batch' (BatchNorm) or 'layer' (GroupNorm(1, C))
     optimizer: str = 'sgd',    # 'sgd' (Nesterov momentum) or 'adamw'
+    weight_decay: float = 5e-4,  # weight decay
+    label_smoothing: float = 0.1,  # label smoothing of the cross-entropy loss
+    augment: bool_arg = True,  # random crop, flip and cutout ('False' to train on the images as they are)
     precision: str = 'auto',   # 'auto', 'fp32', 'bf16' or 'fp16'
     seed: int = 0,             # seed for every random number generator
     out: str = 'runs/train',   # output folder: models/, history.json and the plots go here
@@ -329,4 +333,5 @@ def train_cli(
     "Train the CIFAR ResNet18 and write its checkpoint, history and plots."
     import matplotlib; matplotlib.use('Agg')
     train_model(data, out, norm=norm, max_lr=max_lr, resume=resume, subset=subset, device=device, epochs=epochs,
-                batch_size=batch_size, optimizer=optimizer, precision=precision, seed=seed)
+                batch_size=batch_size, optimizer=optimizer, weight_decay=weight_decay, label_smoothing=label_smoothing,
+                augment=augment, precision=precision, seed=seed)
