@@ -88,16 +88,19 @@ def lr_sweep(start_lr: float = 1e-7, end_lr: float = 10, num_iter: int = 100, mo
     spaced = np.geomspace if mode == 'exp' else np.linspace
     return spaced(start_lr, end_lr, num_iter).tolist()
 
-# %% ../nbs/02_lrfinder.ipynb #e95bdafe
+# %% ../nbs/02_lrfinder.ipynb #56289cec
 def rng_states() -> dict:
     "The state of every global random number generator (Python, NumPy, torch on CPU and CUDA)."
-    return dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate(),
-                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+    kind, keys, *rest = np.random.get_state()
+    # NumPy's key array as a tensor: a checkpoint holding these states loads with `torch.load(weights_only=True)`
+    return dict(torch=torch.get_rng_state(), numpy=(kind, torch.from_numpy(keys.astype(np.int64)), *rest),
+                python=random.getstate(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
 
 def set_rng_states(states: dict):
     "Restore generators saved by `rng_states`."
     torch.set_rng_state(states['torch'])
-    np.random.set_state(states['numpy'])
+    kind, keys, *rest = states['numpy']
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), *rest))
     random.setstate(states['python'])
     if states['cuda'] is not None: torch.cuda.set_rng_state_all(states['cuda'])
 
