@@ -28,7 +28,8 @@ def render(nb_path=root / 'nbs' / 'index.ipynb'):
     for cell in nb['cells']:
         source = ''.join(cell['source'])
         if cell['cell_type'] == 'markdown':
-            blocks.append(source.strip('\n'))
+            # images are linked relative to nbs/ in the notebook, and to the top of the repository here
+            blocks.append(re.sub(r'(!\[[^\]]*\]\()(?!\w+://|/)', r'\1nbs/', source.strip('\n')))
             continue
         if {'hide', 'export', 'exporti', 'exports'} & directives(source) or 'hide' in source.split('\n', 1)[0]:
             continue

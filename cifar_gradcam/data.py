@@ -381,22 +381,24 @@ def default_device() -> torch.device:
     if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
 
-# %% ../nbs/00_data.ipynb #8c241cb5
+# %% ../nbs/00_data.ipynb #47fa5bc8
 class BatchLoader:
     "Normalised, optionally augmented, batches `(x, y)` of `split` on `device`."
     def __init__(self, split: ImageSplit, mean, std, batch_size: int = 512, shuffle: bool = False,
                  drop_last: bool = False, augment: Augment | None = None, device=None, channels_last: bool = False,
-                 seed: int = 0):
+                 seed: int = 0, rank: int = 0, world_size: int = 1):
         if batch_size < 1: raise ValueError(f"batch_size must be >= 1; got {batch_size}")
         if len(split) == 0: raise ValueError("cannot make batches of an empty split")
+        if not 0 <= rank < world_size: raise ValueError(f"rank must be in 0..{world_size - 1}; got {rank}")
         self.split, self.batch_size, self.shuffle, self.drop_last = split, batch_size, shuffle, drop_last
         self.augment, self.channels_last, self.seed, self.epoch = augment, channels_last, seed, 0
+        self.rank, self.world_size = rank, world_size
         self.device = torch.device(device) if device is not None else default_device()
         self.mean, self.std = torch.as_tensor(mean).float(), torch.as_tensor(std).float()
         self._on_device = None
 
     def __len__(self):
-        n, bs = len(self.split), self.batch_size
+        n, bs = len(self.split) // self.world_size, self.batch_size
         return n // bs if self.drop_last else -(-n // bs)
 
     def set_epoch(self, epoch: int):
@@ -410,6 +412,9 @@ class BatchLoader:
         self.epoch += 1
         n = len(data)
         order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
+        if self.world_size > 1:  # this rank's shard of the epoch's order, the same size on every rank
+            order = order[self.rank:n - n % self.world_size:self.world_size]
+            g = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch - 1) * 1_009 + self.rank)
         fill = (self.mean * 255).round().to(torch.uint8)
         scale = (1 / (255 * self.std)).view(1, -1, 1, 1).to(self.device)
         shift = (-self.mean / self.std).view(1, -1, 1, 1).to(self.device)
@@ -422,12 +427,12 @@ class BatchLoader:
             torch.addcmul(shift, images, scale, out=x)  # normalised, straight into the wanted memory format
             yield x, data.labels.index_select(0, idx)
 
-# %% ../nbs/00_data.ipynb #c5083e41
+# %% ../nbs/00_data.ipynb #7b2df9de
 def _loaders(self: ImageData, batch_size: int = 512, augment: Augment | None = Augment(), test_batch_size=None,
-             **kwargs):
-    "A shuffled, augmented training `BatchLoader` that drops the last partial batch, and an ordered test one."
+             rank: int = 0, world_size: int = 1, **kwargs):
+    "A shuffled, augmented training `BatchLoader` (this rank's shard) that drops the last partial batch, and an ordered test one."
     train = BatchLoader(self.train, self.mean, self.std, batch_size, shuffle=True, drop_last=True, augment=augment,
-                        **kwargs)
+                        rank=rank, world_size=world_size, **kwargs)
     test = BatchLoader(self.test, self.mean, self.std, test_batch_size or batch_size, **kwargs)
     return train, test
 

@@ -1,0 +1,135 @@
+"""Check the documentation site's content where Quarto is not installed.
+
+    python .ci/docs.py
+
+It runs what `nbdev_docs` runs before `quarto render` (the Quarto config, the sidebar, and the processing of every
+notebook into `_proc/`, which executes the `show_doc` cells), converts the processed notebooks to HTML pages in
+`_proc/_html/` with nbconvert, and fails on:
+
+- an error while processing or converting a notebook, or an error saved in its outputs;
+- a sidebar that does not list index and the numbered notebooks in order;
+- a page without a title, or an exported function or class of its module without its `show_doc` entry;
+- a missing figure: a cell that draws one (a call of `plot`, `show`, `show_batch`, `plot_confusion`, `show_mistakes`)
+  without a saved picture, unless it is marked `#| output: false`; or an image link to a file that is not there;
+- a broken link between pages: to a page that does not exist, or to a heading that is not on it.
+"""
+import importlib, json, re, sys
+from pathlib import Path
+
+root = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(root))
+problems = []
+
+def problem(page, message): problems.append(f"{page}: {message}")
+
+def process():
+    "What `nbdev_docs` does before `quarto render`; returns the folder of processed notebooks."
+    from nbdev.config import get_config
+    from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
+    from nbdev.serve import proc_nbs
+    cfg = get_config()
+    refresh_quarto_yml()
+    nbdev_sidebar.__wrapped__(path=cfg.nbs_path)
+    return Path(proc_nbs(cfg.nbs_path, n_workers=0, force=True)), cfg
+
+def slug(heading: str) -> str:
+    "The identifier pandoc (and so Quarto) gives a heading."
+    text = re.sub(r'<[^>]+>', '', heading).strip().lower()
+    text = re.sub(r'[^\w\s.-]', '', text)
+    text = re.sub(r'\s+', '-', text)
+    return re.sub(r'^[^a-z]+', '', text)
+
+def source(cell): return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+
+DRAWS = re.compile(r'(?:\.plot|\.show|\bshow_batch|\bplot_confusion|\bshow_mistakes)\(')
+
+def check_page(path: Path, pages: dict, module_names: dict):
+    nb = json.loads(path.read_text())
+    cells, page = nb['cells'], path.name
+    front = source(cells[0]) if cells and cells[0]['cell_type'] == 'raw' else ''
+    if not re.search(r'^title:', front, re.M): problem(page, "no title (the first markdown cell's `# heading`)")
+    documented, figures = set(), 0
+    for i, cell in enumerate(cells):
+        text = source(cell)
+        if cell['cell_type'] == 'markdown':
+            for target in re.findall(r'!\[[^\]]*\]\(([^)\s]+)', text):
+                if not re.match(r'\w+://', target) and not (root / 'nbs' / target).exists():
+                    problem(page, f"image {target} does not exist")
+            for target in re.findall(r'(?<!!)\[[^\]]*\]\(([^)\s]+)', text):
+                if re.match(r'\w+://|mailto:', target): continue
+                name, _, anchor = target.partition('#')
+                name = name or page
+                stem = Path(name).stem if Path(name).suffix in ('.ipynb', '.html', '.qmd', '') else None
+                if stem is None: continue
+                if stem + '.ipynb' not in pages: problem(page, f"link to {target}: no page {name}")
+                elif anchor and anchor not in pages[stem + '.ipynb']:
+                    problem(page, f"link to {target}: no heading #{anchor} on {stem}")
+            continue
+        if cell['cell_type'] != 'code': continue
+        outputs = cell.get('outputs', [])
+        for o in outputs:
+            if o.get('output_type') == 'error': problem(page, f"cell {i} saved an error: {o.get('ename')}: {o.get('evalue')}")
+            markdown = ''.join(o.get('data', {}).get('text/markdown', ''))
+            documented.update(re.findall(r'^#{2,4} (\S+)', markdown, re.M))
+        pictures = sum('image/png' in o.get('data', {}) or 'image/svg+xml' in o.get('data', {}) for o in outputs)
+        figures += pictures
+        if DRAWS.search(text) and '#| output: false' not in text and 'plt.close' not in text and not pictures:
+            problem(page, f"cell {i} draws a figure but has no saved picture: run the notebook and save it "
+                          f"(python .ci/notebooks.py --save)\n    {text.strip().splitlines()[-1]}")
+    names = module_names.get(page, [])
+    missing = sorted(n for n in names if n not in documented)
+    if missing: problem(page, f"no show_doc entry for {', '.join(missing)}")
+    return nb, figures
+
+def headings(path: Path) -> set:
+    nb = json.loads(path.read_text())
+    found = set()
+    for cell in nb['cells']:
+        text = source(cell)
+        if cell['cell_type'] == 'markdown': found |= {slug(h) for h in re.findall(r'^#+ (.+)$', text, re.M)}
+        for o in cell.get('outputs', []):
+            found |= {slug(h) for h in re.findall(r'^#+ (.+)$', ''.join(o.get('data', {}).get('text/markdown', '')), re.M)}
+    return found
+
+def exported_names(nbs: Path) -> dict:
+    "Per notebook, the names its module exports."
+    names = {}
+    for nb_path in nbs.glob('*.ipynb'):
+        m = re.search(r'#\|\s*default_exp\s+([\w.]+)', nb_path.read_text())
+        if not m: continue
+        module = importlib.import_module(f'cifar_gradcam.{m.group(1)}')
+        # functions and classes get a show_doc entry; constants are described in the prose
+        names[nb_path.name] = [n for n in module.__all__ if callable(getattr(module, n)) and not n.isupper()]
+    return names
+
+def main():
+    try: proc, cfg = process()
+    except Exception as e: sys.exit(f"processing the notebooks failed (what nbdev_docs would do before Quarto):\n{e}")
+    notebooks = sorted(p.name for p in cfg.nbs_path.glob('*.ipynb'))
+    expected = ['index.ipynb'] + [n for n in notebooks if n != 'index.ipynb']
+    sidebar = re.findall(r'^\s*-\s*(\S+\.ipynb)', (cfg.nbs_path / 'sidebar.yml').read_text(), re.M)
+    if sidebar != expected: problem('sidebar.yml', f"lists {sidebar}, not {expected}")
+    pages = {p.name: headings(p) for p in sorted(proc.glob('*.ipynb'))}
+    if sorted(pages) != sorted(notebooks): problem('_proc', f"processed {sorted(pages)}, expected {notebooks}")
+    from nbconvert import HTMLExporter
+    import nbformat
+    exporter, html_dir = HTMLExporter(template_name='lab'), proc / '_html'
+    html_dir.mkdir(exist_ok=True)
+    module_names = exported_names(cfg.nbs_path)
+    total = 0
+    for name in pages:
+        nb, figures = check_page(proc / name, pages, module_names)
+        total += figures
+        try: body, _ = exporter.from_notebook_node(nbformat.reads(json.dumps(nb), as_version=4))
+        except Exception as e:
+            problem(name, f"HTML conversion failed: {e}")
+            continue
+        if body.count('<img') < figures: problem(name, f"{figures} figures saved but {body.count('<img')} in the HTML")
+        (html_dir / name.replace('.ipynb', '.html')).write_text(body)
+    if problems:
+        print('\n'.join(problems))
+        sys.exit(f"docs check: {len(problems)} problems")
+    print(f"docs check: {len(pages)} pages in sidebar order, {total} figures, every exported name documented, every "
+          f"link between pages resolves; HTML in {html_dir}")
+
+if __name__ == '__main__': main()
