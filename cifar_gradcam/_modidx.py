@@ -240,4 +240,5 @@ d = { 'settings': { 'branch': 'main',
                                      'cifar_gradcam.train.seed_everything': ('train.html#seed_everything', 'cifar_gradcam/train.py'),
                                      'cifar_gradcam.train.show_mistakes': ('train.html#show_mistakes', 'cifar_gradcam/train.py'),
                                      'cifar_gradcam.train.train_cli': ('train.html#train_cli', 'cifar_gradcam/train.py'),
-                                     'cifar_gradcam.train.train_model': ('train.html#train_model', 'cifar_gradcam/train.py')}}}
+                                     'cifar_gradcam.train.train_model': ('train.html#train_model', 'cifar_gradcam/train.py'),
+                                     'cifar_gradcam.train.write_results': ('train.html#write_results', 'cifar_gradcam/train.py')}}}

@@ -21,8 +21,8 @@ from .lrfinder import (autocast, make_optimizer, make_scaler, resolve_precision,
 
 # %% auto #0
 __all__ = ['seed_everything', 'TrainConfig', 'History', 'evaluate', 'save_checkpoint', 'load_checkpoint', 'distributed_context',
-           'fit', 'Predictions', 'predict', 'plot_confusion', 'mistake_title', 'show_mistakes', 'train_model',
-           'train_cli']
+           'fit', 'Predictions', 'predict', 'plot_confusion', 'mistake_title', 'show_mistakes', 'write_results',
+           'train_model', 'train_cli']
 
 # %% ../nbs/03_train.ipynb #cb52faf3
 def seed_everything(seed: int):
@@ -294,10 +294,23 @@ def show_mistakes(split: ImageSplit, preds: Predictions, nrows: int = 2, ncols: 
     return show_batch(split.images[idx.to(split.images.device)], split.labels[idx], split.classes, ncols=ncols,
                       nrows=nrows, titles=[mistake_title(preds, i) for i in idx], size=size)
 
-# %% ../nbs/03_train.ipynb #073bbb80
+# %% ../nbs/03_train.ipynb #9a38776a
 def _subset(split: ImageSplit, n: int | None, seed: int) -> ImageSplit:
     if not n or n >= len(split): return split
     return split[torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:n].sort().values]
+
+def write_results(out, history: History, preds: Predictions, split: ImageSplit, dpi: int = 80) -> dict:
+    "Write a finished run's `history.json` and its curves, confusion matrix and mistakes (PNG) to `out`."
+    import matplotlib.pyplot as plt
+    files = {'history': Path(out) / 'history.json'}
+    history.to_json(files['history'])
+    figures = {'curves': history.plot(), 'confusion': plot_confusion(preds)}
+    if len(preds.misclassified()): figures['mistakes'] = show_mistakes(split, preds)
+    for name, fig in figures.items():
+        files[name] = Path(out) / f'{name}.png'
+        fig.savefig(files[name], dpi=dpi)
+        plt.close(fig)
+    return files
 
 def train_model(data=None, out='runs/train', norm='batch', max_lr='0.2', resume=False, subset=None, device=None,
                 progress=True, log=print, **config) -> dict:
@@ -324,14 +337,7 @@ def train_model(data=None, out='runs/train', norm='batch', max_lr='0.2', resume=
     files['checkpoint'] = out / 'models' / f'resnet18-{norm}.pt'
     history = fit(model, data, cfg, checkpoint=files['checkpoint'], resume=resume, device=device, progress=progress, log=log)
     preds = predict(model, data.test, data.mean, data.std, device=device)
-    files['history'] = out / 'history.json'
-    history.to_json(files['history'])
-    figures = {'curves': history.plot(), 'confusion': plot_confusion(preds)}
-    if len(preds.misclassified()): figures['mistakes'] = show_mistakes(data.test, preds)
-    for name, fig in figures.items():
-        files[name] = out / f'{name}.png'
-        fig.savefig(files[name], dpi=80)
-    plt.close('all')
+    files.update(write_results(out, history, preds, data.test))
     log(f"test accuracy {100 * preds.accuracy:.2f}%; wrote " + ', '.join(str(p) for p in files.values()))
     return dict(files=files, history=history, predictions=preds, model=model)
 
