@@ -28,8 +28,9 @@ def render(nb_path=root / 'nbs' / 'index.ipynb'):
     for cell in nb['cells']:
         source = ''.join(cell['source'])
         if cell['cell_type'] == 'markdown':
-            # images are linked relative to nbs/ in the notebook, and to the top of the repository here
-            blocks.append(re.sub(r'(!\[[^\]]*\]\()(?!\w+://|/)', r'\1nbs/', source.strip('\n')))
+            # images and pages are linked relative to nbs/ in the notebook, and to the top of the repository here
+            text = re.sub(r'(!\[[^\]]*\]\()(?!\w+://|/)', r'\1nbs/', source.strip('\n'))
+            blocks.append(re.sub(r'(\]\()(?!\w+://|/)([\w.-]+\.ipynb)', r'\1nbs/\2', text))
             continue
         if {'hide', 'export', 'exporti', 'exports'} & directives(source) or 'hide' in source.split('\n', 1)[0]:
             continue
