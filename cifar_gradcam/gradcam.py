@@ -393,13 +393,16 @@ class MistakeCAMs:
         fig.tight_layout()
         return fig
 
-# %% ../nbs/04_gradcam.ipynb #9c9ec0b8
-def explain_mistakes(model: nn.Module, split: ImageSplit, preds: Predictions, mean, std, layers='layer3',
-                     method: str = 'gradcam', n: int = 10, batch_size: int = 64) -> MistakeCAMs:
-    "Maps at `layers` of the `n` worst misclassified images of `split`, for their predicted and their true class."
+# %% ../nbs/04_gradcam.ipynb #78747e22
+def _check_preds(preds: Predictions, split: ImageSplit):
     if len(preds.labels) != len(split):
         raise ValueError(f"preds are for {len(preds.labels)} images but the split has {len(split)}: use the "
                          f"predictions on this split (`predict(model, split, mean, std)`)")
+
+def explain_mistakes(model: nn.Module, split: ImageSplit, preds: Predictions, mean, std, layers='layer3',
+                     method: str = 'gradcam', n: int = 10, batch_size: int = 64) -> MistakeCAMs:
+    "Maps at `layers` of the `n` worst misclassified images of `split`, for their predicted and their true class."
+    _check_preds(preds, split)
     indices = preds.misclassified()[:n]
     if len(indices) == 0:
         raise ValueError("the model gets every image of this split right: there are no mistakes to explain")
@@ -579,7 +582,7 @@ def _probability_bars(top: list) -> str:
                    f"</tr>" for name, p in top)
     return f"<b>top probabilities</b><table style='font-size:12px'>{rows}</table>"
 
-# %% ../nbs/04_gradcam.ipynb #6815f7cb
+# %% ../nbs/04_gradcam.ipynb #9039c2e5
 class CAMExplorer:
     "An ipywidgets explorer of the misclassified images of `split` with their class-activation maps."
     def __init__(self, model: nn.Module, split: ImageSplit, preds: Predictions, mean, std,
@@ -587,8 +590,7 @@ class CAMExplorer:
                  layer: str = 'layer3', method: str = 'gradcam', alpha: float = 0.5, cmap='jet', top_k: int = 5,
                  size: int = 192, indices=None):
         import ipywidgets as widgets
-        if len(preds.labels) != len(split):
-            raise ValueError(f"preds are for {len(preds.labels)} images but the split has {len(split)}")
+        _check_preds(preds, split)
         self.indices = preds.misclassified() if indices is None else torch.as_tensor(indices).flatten()
         if len(self.indices) == 0:
             raise ValueError("the model gets every image right: there are no mistakes to explore (pass `indices` to "
@@ -652,7 +654,7 @@ class CAMExplorer:
         self.image.value, self.overlay.value = _png(image.float() / 255, self.size), _png(picture, self.size)
         self.probabilities.value = _probability_bars(self.shown['top'])
 
-# %% ../nbs/04_gradcam.ipynb #40124101
+# %% ../nbs/04_gradcam.ipynb #109afa21
 def explain_model(model: nn.Module, data, out, layers='layer3', method: str = 'gradcam', n: int = 10,
                   images: int = 256, steps: int = 16, baseline='mean', seed: int = 0, preds: Predictions | None = None,
                   progress: bool = True, log=print) -> dict:
@@ -693,7 +695,7 @@ def explain_checkpoint(checkpoint, data=None, out='runs/cam', layers='layer3', m
     "`explain_model` for the model in `checkpoint` and `data` (a source, or an `ImageData`)."
     device = torch.device(device) if device else default_device()
     model = load_model(checkpoint, device)
-    data = load_data(data, progress=progress) if data is None or isinstance(data, (str, Path)) else data
+    data = data if isinstance(data, ImageData) else load_data(data, progress=progress)
     result = explain_model(model, data, out, layers, method, n, images, steps, baseline, seed, progress=progress,
                            log=log)
     metrics = result['metrics']
