@@ -22,7 +22,7 @@ min_python = cfg['min_python']
 setuptools.setup(
     name=cfg['lib_name'],
     license=licenses.get(cfg['license'].lower(), cfg['license']),
-    classifiers=['Development Status :: ' + statuses[int(cfg['status'])],
+    classifiers=['Development Status :: ' + statuses[int(cfg['status']) - 1],
                  'Intended Audience :: ' + cfg['audience'].title(),
                  'Natural Language :: ' + cfg['language'].title()]
                 + ['Programming Language :: Python :: ' + o for o in py_versions[py_versions.index(min_python):]],
@@ -31,7 +31,7 @@ setuptools.setup(
     include_package_data=True,
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
-    python_requires='>=' + min_python,
+    python_requires=cfg.get('python_requires', '>=' + min_python),
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     zip_safe=False,

@@ -8,12 +8,15 @@ notebook into `_proc/`, which executes the `show_doc` cells), converts the proce
 
 - an error while processing or converting a notebook, or an error saved in its outputs;
 - a sidebar that does not list index and the numbered notebooks in order;
-- a page without a title, or an exported function or class of its module without its `show_doc` entry;
+- a page without a title, or an exported function or class of its module without its `show_doc` entry, or a
+  public method of an exported class (defined in the class, added with `@patch` or assigned, `__call__` included)
+  without its own `show_doc(Class.method)` entry on some page (nbdev adds one itself for a public `@patch` function;
+  a hidden cell's does not count);
 - a missing figure: a cell that draws one (a call of `plot`, `show`, `show_batch`, `plot_confusion`, `show_mistakes`)
   without a saved picture, unless it is marked `#| output: false`; or an image link to a file that is not there;
 - a broken link between pages: to a page that does not exist, or to a heading that is not on it.
 """
-import importlib, json, re, sys
+import ast, importlib, json, re, sys
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
@@ -41,6 +44,7 @@ def slug(heading: str) -> str:
 
 def source(cell): return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
 
+SHOWN = re.compile(r'^\s*show_doc\(\s*(\w+\.\w+)', re.M)  # the `Class.method` of a `show_doc` call
 DRAWS = re.compile(r'(?:\.plot|\.show|\bshow_batch|\bplot_confusion|\bshow_mistakes)\(')
 
 def check_page(path: Path, pages: dict, module_names: dict):
@@ -91,6 +95,54 @@ def headings(path: Path) -> set:
             found |= {slug(h) for h in re.findall(r'^#+ (.+)$', ''.join(o.get('data', {}).get('text/markdown', '')), re.M)}
     return found
 
+DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+def decorators(f) -> dict:
+    "The decorators of function `f` by name (`x.setter` as `setter`): the call, with its arguments, or None."
+    found = {}
+    for d in f.decorator_list:
+        call = d if isinstance(d, ast.Call) else None
+        func = call.func if call else d
+        found[getattr(func, 'id', None) or getattr(func, 'attr', None)] = call
+    return found
+
+def methods_added(node, functions: set) -> list:
+    "`(class, method)` pairs that a top-level statement adds: `@patch`, `@patch_to(Class)`, `Class.name = function`."
+    if isinstance(node, ast.Assign):
+        function = isinstance(node.value, ast.Lambda) or getattr(node.value, 'id', None) in functions
+        return [(t.value.id, t.attr) for t in node.targets
+                if function and isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)]
+    if not isinstance(node, DEFS): return []
+    found = []
+    for name, call in decorators(node).items():
+        if name not in ('patch', 'patch_to'): continue
+        kw = {k.arg: getattr(k.value, 'value', None) for k in call.keywords} if call else {}
+        if kw.get('as_prop') or kw.get('set_prop'): continue  # a property
+        target = call.args[0] if name == 'patch_to' else node.args.args[0].annotation if node.args.args else None
+        owners = [c.id for c in ast.walk(target) if isinstance(c, ast.Name)] if target else []  # `self: A | B`: both
+        found += [(c, kw.get('nm') or node.name) for c in owners]
+    return found
+
+def public_methods(nbs: Path, exported: set) -> dict:
+    """Per notebook, `Class.method` for each public method (and `__call__`) of an exported class that its export cells
+    define in the class body or add (see `methods_added`); properties are attributes, not methods."""
+    code = lambda p: '\n\n'.join(source(c) for c in json.loads(p.read_text())['cells']
+                                   if c['cell_type'] == 'code' and re.search(r'^#\|\s*export', source(c), re.M))
+    trees = {p.name: ast.parse(code(p)).body for p in sorted(nbs.glob('*.ipynb'))}
+    nodes = [n for body in trees.values() for n in body]
+    classes = {n.name for n in nodes if isinstance(n, ast.ClassDef) and n.name in exported}
+    functions = {n.name for n in nodes if isinstance(n, DEFS)}
+    methods = {}
+    for page, body in trees.items():
+        for node in body:
+            if isinstance(node, ast.ClassDef):
+                found = [(node.name, f.name) for f in node.body if isinstance(f, DEFS)
+                         and not {'property', 'cached_property', 'setter', 'getter', 'deleter'} & set(decorators(f))]
+            else: found = methods_added(node, functions)
+            methods.setdefault(page, []).extend(f'{c}.{m}' for c, m in found
+                                                if c in classes and (not m.startswith('_') or m == '__call__'))
+    return methods
+
 def exported_names(nbs: Path) -> dict:
     "Per notebook, the names its module exports."
     names = {}
@@ -116,20 +168,25 @@ def main():
     exporter, html_dir = HTMLExporter(template_name='lab'), proc / '_html'
     html_dir.mkdir(exist_ok=True)
     module_names = exported_names(cfg.nbs_path)
-    total = 0
+    total, shown = 0, set()
     for name in pages:
         nb, figures = check_page(proc / name, pages, module_names)
         total += figures
+        shown |= {m for c in nb['cells'] if c['cell_type'] == 'code' for m in SHOWN.findall(source(c))}
         try: body, _ = exporter.from_notebook_node(nbformat.reads(json.dumps(nb), as_version=4))
         except Exception as e:
             problem(name, f"HTML conversion failed: {e}")
             continue
         if body.count('<img') < figures: problem(name, f"{figures} figures saved but {body.count('<img')} in the HTML")
         (html_dir / name.replace('.ipynb', '.html')).write_text(body)
+    exported = {n for names in module_names.values() for n in names}
+    for page, methods in public_methods(cfg.nbs_path, exported).items():
+        missing = [m for m in methods if m not in shown]
+        if missing: problem(page, f"no show_doc(Class.method) entry for the methods {', '.join(missing)}")
     if problems:
         print('\n'.join(problems))
         sys.exit(f"docs check: {len(problems)} problems")
-    print(f"docs check: {len(pages)} pages in sidebar order, {total} figures, every exported name documented, every "
-          f"link between pages resolves; HTML in {html_dir}")
+    print(f"docs check: {len(pages)} pages in sidebar order, {total} figures, every exported name and public method "
+          f"documented, every link between pages resolves; HTML in {html_dir}")
 
 if __name__ == '__main__': main()

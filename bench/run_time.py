@@ -1,7 +1,7 @@
 """Wall time of the README's first run, `cifar_gradcam_run --data shapes`, stage by stage.
 
 It runs the installed command in a fresh temporary folder, as a newcomer would, and timestamps each line the
-command prints (the stages `[1/5]` .. `[5/5]`, the epochs, the report). The target: the whole run in under 3 minutes
+command prints (the stages `[1/6] data` .. `[6/6] report`, the epochs). The target: the whole run in under 3 minutes
 on 2 CPU cores. Results are printed and written to bench/results/run_time.json.
 
 Run:  python bench/run_time.py [-- extra options for cifar_gradcam_run]

@@ -5,20 +5,22 @@
 # %% ../nbs/00_data.ipynb #d0a19147
 from __future__ import annotations
 
-import hashlib, os, pickle, shutil, tarfile, tempfile, zipfile
+import hashlib, json, math, numbers, os, pickle, shutil, tarfile, tempfile, zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['CIFAR10_CLASSES', 'IMAGE_SUFFIXES', 'ARCHIVE_SUFFIXES', 'ACCEPTED_SOURCES', 'SHAPES', 'ImageSplit', 'channel_stats',
-           'normalize', 'denormalize', 'ImageData', 'default_cache_dir', 'atomic_save', 'load_data', 'make_shapes',
-           'Augment', 'default_device', 'BatchLoader', 'ImageDataset', 'show_batch']
+           'normalize', 'denormalize', 'ImageData', 'default_cache_dir', 'atomic_write', 'atomic_save', 'json_text',
+           'write_json', 'load_data', 'make_shapes', 'Augment', 'default_device', 'BatchLoader', 'ImageDataset',
+           'show_batch']
 
 # %% ../nbs/00_data.ipynb #3a763e56
 @dataclass
@@ -103,8 +105,13 @@ class ImageData:
     @property
     def classes(self): return self.train.classes
 
-    def normalize(self, images): return normalize(images, self.mean, self.std)
-    def denormalize(self, x): return denormalize(x, self.mean, self.std)
+    def normalize(self, images):
+        "uint8 `images` normalised with this data's statistics."
+        return normalize(images, self.mean, self.std)
+
+    def denormalize(self, x):
+        "Normalised images back on the 0..1 scale, ready to show."
+        return denormalize(x, self.mean, self.std)
 
     def __repr__(self):
         fmt = lambda t: '(' + ', '.join(f'{v:.4f}' for v in t.tolist()) + ')'
@@ -124,20 +131,46 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get('CIFAR_GRADCAM_CACHE', Path.home() / '.cache' / 'cifar_gradcam')).expanduser()
 
 # %% ../nbs/00_data.ipynb #2597a597
-def atomic_save(obj, path) -> Path:
-    "`torch.save` `obj` to `path` atomically: a temporary file in the same folder, then a rename."
+def _umask() -> int:
+    mask = os.umask(0); os.umask(mask)
+    return mask
+
+def atomic_write(path, write) -> Path:
+    "Call `write(file)` on a temporary file beside `path`, then rename it to `path`: all of it is written, or none."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
+            write(f)
             f.flush(); os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+def atomic_save(obj, path) -> Path:
+    "`torch.save` `obj` to `path` atomically."
+    return atomic_write(path, lambda f: torch.save(obj, f))
+
+# %% ../nbs/00_data.ipynb #f40c747c
+def _finite(value):
+    "`value` with every float that is not finite replaced by None."
+    if isinstance(value, float): return value if math.isfinite(value) else None
+    if isinstance(value, dict): return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)): return [_finite(v) for v in value]
+    return value
+
+def json_text(obj) -> str:
+    "`obj` as valid JSON text: NaN and infinities become null."
+    return json.dumps(_finite(obj), indent=1, allow_nan=False)
+
+def write_json(obj, path) -> Path:
+    "`obj` as valid JSON in `path`, written atomically."
+    text = json_text(obj)
+    return atomic_write(path, lambda f: f.write(text.encode()))
 
 # %% ../nbs/00_data.ipynb #77c59718
 def _read_pickle(path: Path):
@@ -437,6 +470,21 @@ def _loaders(self: ImageData, batch_size: int = 512, augment: Augment | None = A
     return train, test
 
 ImageData.loaders = _loaders
+
+# %% ../nbs/00_data.ipynb #89b3d520
+def _sample(split: ImageSplit, n: int | None, seed: int, name: str) -> ImageSplit:
+    if n is None: return split
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise ValueError(f"{name} must be a whole number of images (or None for the whole split); got {n!r}")
+    if n < 1: raise ValueError(f"{name} must be >= 1 (or None for the whole split); got {n}")
+    if n >= len(split): return split
+    return split[torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:int(n)].sort().values]
+
+@patch
+def subset(self: ImageData, train: int | None = None, test: int | None = None, seed: int = 0) -> ImageData:
+    "A random sample of `train` training and `test` test images (None: a whole split), with this data's statistics."
+    return ImageData(_sample(self.train, train, seed, 'train'), _sample(self.test, test, seed + 1, 'test'),
+                     self.source, self.mean, self.std)
 
 # %% ../nbs/00_data.ipynb #0b83fc27
 class ImageDataset(torch.utils.data.Dataset):

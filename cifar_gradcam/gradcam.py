@@ -5,32 +5,23 @@
 # %% ../nbs/04_gradcam.ipynb #d690a28c
 from __future__ import annotations
 
-import copy, difflib, html, json, time, warnings
+import difflib, warnings
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from fastcore.script import call_parse
-from tqdm.auto import tqdm
+from fastcore.basics import patch
 
-from .data import Augment, ImageData, ImageSplit, default_device, load_data, normalize
-from .model import ResNet18, load_model
-from .lrfinder import LRFinderResult, lr_find
-from .train import (Predictions, TrainConfig, fit, load_checkpoint, predict, seed_everything,
-                                 write_results, _subset)
+from .model import evaluating
 
 # %% auto #0
-__all__ = ['GRADIENT_METHODS', 'METHODS', 'MAP_SOURCES', 'RECIPES', 'layer_names', 'resolve_layers', 'scale_maps', 'grad_cam',
-           'grad_cam_plus_plus', 'x_grad_cam', 'layer_cam', 'hires_cam', 'eigen_cam', 'score_cam', 'CAMResult',
-           'CAMWarning', 'GradCAM', 'colormap_table', 'overlay', 'MistakeCAMs', 'explain_mistakes', 'DeletionInsertion',
-           'area_under', 'deletion_insertion', 'pointing_game', 'with_random_weights', 'FaithfulnessReport',
-           'faithfulness', 'CAMExplorer', 'explain_model', 'explain_checkpoint', 'cam_cli', 'recipe_for', 'default_out',
-           'write_report', 'run', 'run_cli']
+__all__ = ['FLAT', 'GRADIENT_METHODS', 'METHODS', 'layer_names', 'resolve_layers', 'scale_maps', 'grad_cam', 'grad_cam_plus_plus',
+           'x_grad_cam', 'layer_cam', 'hires_cam', 'eigen_cam', 'score_cam', 'CAMResult', 'CAMWarning', 'GradCAM',
+           'colormap_table', 'overlay', 'guided_backprop', 'guided_grad_cam', 'gradient_picture', 'FlipConsistency',
+           'flip_consistency']
 
 # %% ../nbs/04_gradcam.ipynb #9570c090
 def layer_names(model: nn.Module, depth: int | None = None) -> list:
@@ -66,12 +57,15 @@ def resolve_layers(model: nn.Module, layers) -> tuple:
     return names, [modules[n] for n in names]
 
 # %% ../nbs/04_gradcam.ipynb #5930feb9
+FLAT = 1e-5  # a map whose values span less than this fraction of its peak is flat
+
 def scale_maps(raw: torch.Tensor, size) -> torch.Tensor:
     "Raw maps `(n, h, w)` as pictures `(n, *size)`: ReLU, bilinear upsampling, per-map min-max to [0, 1]."
-    maps = F.interpolate(raw.float().relu()[:, None], size=tuple(size), mode='bilinear', align_corners=False)[:, 0]
+    raw = raw if raw.dtype == torch.float64 else raw.float()  # float64 in, float64 out: for checking semantics
+    maps = F.interpolate(raw.relu()[:, None], size=tuple(size), mode='bilinear', align_corners=False)[:, 0]
     low, high = maps.amin((1, 2), keepdim=True), maps.amax((1, 2), keepdim=True)
     # interpolating a constant map can wobble by a rounding error; stretched, that would be noise
-    flat = (high - low) <= 1e-5 * high
+    flat = (high - low) <= FLAT * high
     return torch.where(flat, 0.0, (maps - low) / torch.where(flat, 1.0, high - low))
 
 # %% ../nbs/04_gradcam.ipynb #6b31da0a
@@ -84,13 +78,15 @@ def grad_cam(acts: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
 def grad_cam_plus_plus(acts: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
     "Grad-CAM++: channels weighted by their positive gradients, each pixel's weighted by alpha."
     grads_2 = grads ** 2
-    alpha = grads_2 / (2 * grads_2 + acts.sum((2, 3), keepdim=True) * grads_2 * grads + 1e-6)
+    # sizes: on signed activations, acts.sum could cancel the 2 below for a positive gradient (see above)
+    alpha = grads_2 / (2 * grads_2 + acts.abs().sum((2, 3), keepdim=True) * grads_2 * grads + 1e-6)
     alpha = torch.where(grads != 0, alpha, 0)
     return _weighted((grads.relu() * alpha).sum((2, 3)), acts)
 
 def x_grad_cam(acts: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
-    "XGrad-CAM: channels weighted by their gradients averaged with the activations as weights."
-    return _weighted((grads * acts / (acts.sum((2, 3), keepdim=True) + 1e-7)).sum((2, 3)), acts)
+    "XGrad-CAM: channels weighted by their gradients averaged with the activations' sizes as weights."
+    sizes = acts.abs()  # the activations themselves on non-negative layers; never a sum that cancels
+    return _weighted((grads * sizes).sum((2, 3)) / (sizes.sum((2, 3)) + 1e-7), acts)
 
 def layer_cam(acts: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
     "LayerCAM: activations weighted pixel by pixel by their positive gradients."
@@ -121,14 +117,14 @@ def score_cam(model: nn.Module, x: torch.Tensor, acts: torch.Tensor, targets: to
     b, c = acts.shape[:2]
     channel_maps = acts.flatten(0, 1)[:, None]                           # (b*c, 1, h, w)
     image = torch.arange(b, device=x.device).repeat_interleave(c)        # which image each map belongs to
-    scores = torch.empty(b * c, device=x.device)
+    scores = torch.empty(b * c, device=x.device, dtype=torch.promote_types(x.dtype, torch.float32))
     for start in range(0, b * c, batch_size):
         part = slice(start, start + batch_size)
         masks = F.interpolate(channel_maps[part], size=x.shape[-2:], mode='bilinear', align_corners=True)
         low, high = masks.amin((2, 3), keepdim=True), masks.amax((2, 3), keepdim=True)
         masks = (masks - low) / (high - low + 1e-8)
         logits = model(x[image[part]] * masks)
-        scores[part] = logits.gather(1, targets[image[part], None])[:, 0].float()
+        scores[part] = logits.gather(1, targets[image[part], None])[:, 0].to(scores.dtype)
     return _weighted(scores.view(b, c).softmax(1).to(acts.dtype), acts)
 
 # %% ../nbs/04_gradcam.ipynb #98ae59d0
@@ -145,15 +141,6 @@ class CAMWarning(UserWarning):
     "The maps were made, but some are unlikely to show anything."
 
 # %% ../nbs/04_gradcam.ipynb #ee1824b5
-@contextmanager
-def _evaluating(model: nn.Module):
-    "`model` in eval mode, then every module back in the mode it had."
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try: yield
-    finally:
-        for m, training in modes: m.training = training
-
 @contextmanager
 def _no_weight_gradients(model: nn.Module):
     "Every parameter's `requires_grad` off, then as it was."
@@ -204,102 +191,136 @@ class GradCAM:
         for handle in self._handles: handle.remove()
         self._handles.clear()
 
-    def __call__(self,
-                 x: torch.Tensor,           # normalised images (batch, channels, H, W)
-                 targets=None,              # a class per image, one class for all, or None: the predicted classes
-                 return_raw: bool = False): # return a `CAMResult` with the raw maps, targets and logits
-        "Maps `(batch, n_layers, H, W)` in [0, 1], one per image and target layer, on `x`'s device."
-        self._check_input(x)
-        targets = _check_targets(targets, len(x))
-        if any(m.training for m in self.model.modules()):
-            warnings.warn("the model (or part of it) is in train mode: Grad-CAM runs it in eval mode (BatchNorm with "
-                          "its running statistics) and puts every module back in its mode afterwards", CAMWarning,
-                          stacklevel=2)
-        # gradients are needed (or not) whatever the caller's grad mode is, e.g. inside `torch.no_grad()`
-        needs_grad = self.method in GRADIENT_METHODS
-        with torch.inference_mode(False), torch.set_grad_enabled(needs_grad), _evaluating(self.model), \
-             _no_weight_gradients(self.model):
-            # channels-last convolutions are faster on CPUs (oneDNN) and on GPUs; the maps are the same
-            logits, acts = self._forward(x.contiguous(memory_format=torch.channels_last), needs_grad)
-            targets = self._targets(targets, logits)
-            raw = self._raw_maps(x, acts, logits, targets)
-        sizes = [tuple(a.shape[-2:]) for a in acts]
-        del acts  # let go of the activations before the pictures are made
-        maps = torch.stack([scale_maps(r, x.shape[-2:]) for r in raw], 1)
-        self._warn_about(sizes, maps, x)
-        return CAMResult(maps, raw, targets, logits.detach()) if return_raw else maps
+# %% ../nbs/04_gradcam.ipynb #8e29b9f4
+@patch
+def __call__(self: GradCAM,
+             x: torch.Tensor,              # normalised images (batch, channels, H, W)
+             targets=None,                 # a class per image, one class for all, or None: the predicted classes
+             return_raw: bool = False,     # return a `CAMResult` with the raw maps, targets and logits
+             contrast=None,                # classes whose scores are subtracted: the map of "target rather than this"
+             counterfactual: bool = False): # the map of the negated score: what speaks against the target
+    "Maps `(batch, n_layers, H, W)` in [0, 1], one per image and target layer, on `x`'s device."
+    self._check_input(x)
+    targets, contrast = _check_targets(targets, len(x)), _check_targets(contrast, len(x))
+    if (contrast is not None or counterfactual) and self.method not in GRADIENT_METHODS:
+        raise ValueError(f"contrastive and counterfactual maps follow the gradient of a score; {self.method} takes "
+                         f"none: use one of {', '.join(GRADIENT_METHODS)}")
+    if any(m.training for m in self.model.modules()):
+        warnings.warn("the model (or part of it) is in train mode: Grad-CAM runs it in eval mode (BatchNorm with "
+                      "its running statistics) and puts every module back in its mode afterwards", CAMWarning,
+                      stacklevel=2)
+    # gradients are needed (or not) whatever the caller's grad mode is, e.g. inside `torch.no_grad()`
+    needs_grad = self.method in GRADIENT_METHODS
+    with torch.inference_mode(False), torch.set_grad_enabled(needs_grad), evaluating(self.model), \
+         _no_weight_gradients(self.model):
+        # channels-last convolutions are faster on CPUs (oneDNN) and on GPUs; the maps are the same
+        logits, acts = self._forward(x.contiguous(memory_format=torch.channels_last), needs_grad)
+        targets = self._targets(targets, logits)
+        contrast = None if contrast is None else self._targets(contrast, logits)
+        raw = self._raw_maps(x, acts, logits, targets, contrast, counterfactual)
+    sizes = [tuple(a.shape[-2:]) for a in acts]
+    del acts  # let go of the activations before the pictures are made
+    maps = torch.stack([scale_maps(r, x.shape[-2:]) for r in raw], 1)
+    self._warn_about(sizes, raw, maps, x)
+    return CAMResult(maps, raw, targets, logits.detach()) if return_raw else maps
 
-    def _check_input(self, x):
-        if not torch.is_tensor(x) or x.ndim != 4:
-            raise ValueError(f"x must be a batch of images (batch, channels, height, width); got "
-                             f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
-        if not x.is_floating_point():
-            raise TypeError(f"x must be float (normalised) images; got {x.dtype}: normalise them first, e.g. with "
-                            f"`ImageData.normalize`")
-        param = next(self.model.parameters(), None)
-        if param is not None and param.device != x.device:
-            raise ValueError(f"x is on {x.device} but the model is on {param.device}")
+# %% ../nbs/04_gradcam.ipynb #7522ba98
+@patch
+def _check_input(self: GradCAM, x):
+    if not torch.is_tensor(x) or x.ndim != 4:
+        raise ValueError(f"x must be a batch of images (batch, channels, height, width); got "
+                         f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be float (normalised) images; got {x.dtype}: normalise them first, e.g. with "
+                        f"`ImageData.normalize`")
+    param = next(self.model.parameters(), None)
+    if param is not None and param.device != x.device:
+        raise ValueError(f"x is on {x.device} but the model is on {param.device}")
+    _check_finite(x, 'x')
 
-    def _forward(self, x, needs_grad):
-        "The logits, and each target layer's output, from one forward pass."
-        kept = [None] * len(self.layers)
-        def keeper(i, name):
-            def hook(module, args, output):
-                if not torch.is_tensor(output) or output.ndim != 4:
-                    shape = tuple(output.shape) if torch.is_tensor(output) else type(output).__name__
-                    raise ValueError(f"layer {name!r} outputs {shape}; Grad-CAM needs a feature map "
-                                     f"(batch, channels, height, width)")
-                if kept[i] is not None:
-                    raise RuntimeError(f"layer {name!r} runs more than once in a forward pass (a module used twice); "
-                                       f"pick a layer that runs once")
-                if needs_grad and not output.requires_grad: output = output.detach().requires_grad_()
-                kept[i] = (output, output._version)
-                return output.clone()
-            return hook
-        try:
-            self._handles += [m.register_forward_hook(keeper(i, n))
-                              for i, (n, m) in enumerate(zip(self.layer_names, self.layers))]
-            logits = self.model(x)
-        finally: self.remove_hooks()
-        for name, k in zip(self.layer_names, kept):
-            if k is None: raise RuntimeError(f"layer {name!r} did not run in the forward pass")
-            if k[0]._version != k[1]:
-                raise RuntimeError(f"the output of layer {name!r} was modified in place after the layer ran (the "
-                                   f"module returns a tensor that the model then changes): its maps would be wrong; "
-                                   f"pick another layer or make that operation out of place")
-        if not torch.is_tensor(logits) or logits.ndim != 2:
-            raise ValueError(f"the model must return class scores (batch, classes); got "
-                             f"{tuple(logits.shape) if torch.is_tensor(logits) else type(logits).__name__}")
-        return logits, [a for a, _ in kept]
+def _check_finite(images: torch.Tensor, name: str):
+    "An error that names the images of `images` with a NaN or an infinity: their maps would be NaN."
+    broken = ~images.flatten(1).isfinite().all(1)
+    if broken.any():
+        raise ValueError(f"{name} has NaN or infinite values in images {_indices(broken)}: a map of them would be "
+                         f"NaN; check how they were made (e.g. a division by a zero standard deviation)")
 
-    def _targets(self, targets, logits):
-        if targets is None: return logits.detach().argmax(1)
-        targets = targets.to(logits.device)
-        n = logits.shape[1]
-        outside = (targets < 0) | (targets >= n)
-        if outside.any():
-            raise ValueError(f"targets must be classes 0..{n - 1}; got {sorted(set(targets[outside].tolist()))}")
-        return targets
+# %% ../nbs/04_gradcam.ipynb #1e237d1f
+def _keeper(kept: list, i: int, name: str, needs_grad: bool):
+    "A forward hook that keeps layer `name`'s output in `kept[i]` and gives the rest of the model a copy."
+    def hook(module, args, output):
+        if not torch.is_tensor(output) or output.ndim != 4:
+            shape = tuple(output.shape) if torch.is_tensor(output) else type(output).__name__
+            raise ValueError(f"layer {name!r} outputs {shape}; Grad-CAM needs a feature map "
+                             f"(batch, channels, height, width)")
+        if kept[i] is not None:
+            raise RuntimeError(f"layer {name!r} runs more than once in a forward pass (a module used twice); "
+                               f"pick a layer that runs once")
+        if needs_grad and not output.requires_grad: output = output.detach().requires_grad_()
+        kept[i] = (output, output._version)
+        return output.clone()
+    return hook
 
-    def _raw_maps(self, x, acts, logits, targets):
-        if self.method in GRADIENT_METHODS:
-            score = logits.gather(1, targets[:, None]).sum()
-            grads = torch.autograd.grad(score, acts, allow_unused=True)
-            with torch.no_grad():
-                return [GRADIENT_METHODS[self.method](a.detach(), torch.zeros_like(a) if g is None else g)
-                        for a, g in zip(acts, grads)]
-        if self.method == 'eigencam': return [eigen_cam(a) for a in acts]
-        return [score_cam(self.model, x, a, targets, self.batch_size) for a in acts]
+@patch
+def _forward(self: GradCAM, x, needs_grad):
+    "The logits, and each target layer's output, from one forward pass."
+    kept = [None] * len(self.layers)
+    try:
+        self._handles += [m.register_forward_hook(_keeper(kept, i, n, needs_grad))
+                          for i, (n, m) in enumerate(zip(self.layer_names, self.layers))]
+        logits = self.model(x)
+    finally: self.remove_hooks()
+    for name, k in zip(self.layer_names, kept):
+        if k is None: raise RuntimeError(f"layer {name!r} did not run in the forward pass")
+        if k[0]._version != k[1]:
+            raise RuntimeError(f"the output of layer {name!r} was modified in place after the layer ran (the "
+                               f"module returns a tensor that the model then changes): its maps would be wrong; "
+                               f"pick another layer or make that operation out of place")
+    if not torch.is_tensor(logits) or logits.ndim != 2:
+        raise ValueError(f"the model must return class scores (batch, classes); got "
+                         f"{tuple(logits.shape) if torch.is_tensor(logits) else type(logits).__name__}")
+    return logits, [a for a, _ in kept]
 
-    def _warn_about(self, sizes, maps, x):
-        for i, (name, (h, w)) in enumerate(zip(self.layer_names, sizes)):
-            if max(h, w) <= 2:
-                warnings.warn(f"layer {name!r} gives {h}x{w} maps for {x.shape[-2]}x{x.shape[-1]} images: too coarse "
-                              f"to show where anything is; use an earlier layer", CAMWarning, stacklevel=3)
-            empty = maps[:, i].flatten(1).amax(1) == 0
-            if empty.any():
-                warnings.warn(f"{self.method} maps at layer {name!r} are all zero for images {_indices(empty)}: "
-                              f"nothing in that layer speaks for the target class there", CAMWarning, stacklevel=3)
+# %% ../nbs/04_gradcam.ipynb #3467aa71
+@patch
+def _targets(self: GradCAM, targets, logits):
+    if targets is None: return logits.detach().argmax(1)
+    targets = targets.to(logits.device)
+    n = logits.shape[1]
+    outside = (targets < 0) | (targets >= n)
+    if outside.any():
+        raise ValueError(f"targets must be classes 0..{n - 1}; got {sorted(set(targets[outside].tolist()))}")
+    return targets
+
+@patch
+def _raw_maps(self: GradCAM, x, acts, logits, targets, contrast=None, counterfactual=False):
+    if self.method in GRADIENT_METHODS:
+        score = logits.gather(1, targets[:, None])
+        if contrast is not None: score = score - logits.gather(1, contrast[:, None])
+        if counterfactual: score = -score
+        grads = torch.autograd.grad(score.sum(), acts, allow_unused=True)
+        with torch.no_grad():
+            return [GRADIENT_METHODS[self.method](a.detach(), torch.zeros_like(a) if g is None else g)
+                    for a, g in zip(acts, grads)]
+    if self.method == 'eigencam': return [eigen_cam(a) for a in acts]
+    return [score_cam(self.model, x, a, targets, self.batch_size) for a in acts]
+
+# %% ../nbs/04_gradcam.ipynb #c2d91b40
+@patch
+def _warn_about(self: GradCAM, sizes, raw, maps, x):
+    for i, (name, (h, w)) in enumerate(zip(self.layer_names, sizes)):
+        if max(h, w) <= 2:
+            warnings.warn(f"layer {name!r} gives {h}x{w} maps for {x.shape[-2]}x{x.shape[-1]} images: too coarse "
+                          f"to show where anything is; use an earlier layer", CAMWarning, stacklevel=3)
+        empty = maps[:, i].flatten(1).amax(1) == 0
+        nothing_positive = empty & (raw[i].flatten(1).amax(1) <= 0).to(empty.device)
+        if nothing_positive.any():
+            warnings.warn(f"{self.method} maps at layer {name!r} are all zero for images {_indices(nothing_positive)}"
+                          f": nothing in that layer speaks for the target class there", CAMWarning, stacklevel=3)
+        if (empty & ~nothing_positive).any():
+            warnings.warn(f"{self.method} maps at layer {name!r} are flat for images {_indices(empty & ~nothing_positive)}"
+                          f" (they vary by less than {FLAT:g} of their peak): shown as all zero", CAMWarning,
+                          stacklevel=3)
 
 # %% ../nbs/04_gradcam.ipynb #4f0e15ea
 def colormap_table(cmap='jet') -> torch.Tensor:
@@ -321,6 +342,7 @@ def _as_unit_rgb(images: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"images must be RGB batches (batch, 3, height, width); got "
                          f"{tuple(images.shape) if torch.is_tensor(images) else type(images).__name__}")
     if images.dtype == torch.uint8: return images.float() / 255
+    _check_finite(images, 'images')
     if images.min() < -0.01 or images.max() > 1.01:
         raise ValueError(f"float images must be in [0, 1]; these range over [{images.min():.2f}, {images.max():.2f}]: "
                          f"pass the uint8 images, or denormalise them first (`ImageData.denormalize`)")
@@ -336,570 +358,73 @@ def overlay(images: torch.Tensor,  # (batch, 3, H, W): uint8, or floats in [0, 1
     if maps.ndim not in (3, 4) or len(maps) != len(images) or maps.shape[-2:] != images.shape[-2:]:
         raise ValueError(f"maps must be (batch, H, W) or (batch, n_layers, H, W) for images "
                          f"{tuple(images.shape)}; got {tuple(maps.shape)}")
+    _check_finite(maps, 'maps')
     table = colormap_table(cmap).to(maps.device)
     heat = table[(maps.float() * len(table)).long().clamp(0, len(table) - 1)].movedim(-1, -3)
     images = images.to(maps.device).view(len(images), *([1] * (maps.ndim - 3)), *images.shape[1:])
     return (1 - alpha) * images + alpha * heat
 
-# %% ../nbs/04_gradcam.ipynb #a9d42fd8
-@dataclass
-class MistakeCAMs:
-    "Class-activation maps of misclassified images, for the class predicted and for the true class."
-    indices: torch.Tensor         # (n,) the images' positions in their split, worst mistake first
-    images: torch.Tensor          # (n, 3, H, W) uint8
-    predicted: torch.Tensor       # (n,) the predicted classes
-    labels: torch.Tensor          # (n,) the true classes
-    confidence: torch.Tensor      # (n,) the probability of the predicted class
-    maps_predicted: torch.Tensor  # (n, n_layers, H, W): maps for the predicted class
-    maps_true: torch.Tensor       # (n, n_layers, H, W): maps for the true class
-    classes: list
-    layers: list
-    method: str
+# %% ../nbs/04_gradcam.ipynb #72b09857
+class _GuidedReLU(torch.autograd.Function):
+    "ReLU whose backward pass lets through only positive gradients, and only where the output is positive."
+    @staticmethod
+    def forward(ctx, x):
+        out = x.clamp_min(0)
+        ctx.save_for_backward(out)
+        return out
 
-    def __len__(self): return len(self.indices)
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        return grad.clamp_min(0) * (out > 0)
 
-    def title(self, i: int) -> str:
-        "'predicted: <class> (<confidence>)' over 'true: <class>' for mistake `i`."
-        return (f"predicted: {self.classes[self.predicted[i]]} ({self.confidence[i].item():.0%})\n"
-                f"true: {self.classes[self.labels[i]]}")
+class _GuidedReLUs(torch.overrides.TorchFunctionMode):
+    "Inside this mode, every ReLU call (a module's or a function's, in place or not) is a guided one."
+    RELUS = {F.relu, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_}
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in self.RELUS: return _GuidedReLU.apply(args[0])  # out of place: callers use the result
+        return func(*args, **(kwargs or {}))
 
-    def panels(self, alpha: float = 0.5, cmap='jet') -> list:
-        "Per mistake, the `(image, title)` panels in order: the image, then per layer the predicted and true maps."
-        pictures = [overlay(self.images, m, alpha, cmap) for m in (self.maps_predicted, self.maps_true)]
-        rows = []
-        for i in range(len(self)):
-            row = [(self.images[i].float() / 255, self.title(i))]
-            for j, layer in enumerate(self.layers):
-                row += [(pictures[0][i, j], f"{layer}: {self.classes[self.predicted[i]]}\n(predicted)"),
-                        (pictures[1][i, j], f"{layer}: {self.classes[self.labels[i]]}\n(true)")]
-            rows.append(row)
-        return rows
+# %% ../nbs/04_gradcam.ipynb #f8985f32
+def guided_backprop(model: nn.Module, x: torch.Tensor, targets=None) -> torch.Tensor:
+    "Guided Backprop: the guided gradient `(batch, channels, H, W)` of each image's target score (default: predicted)."
+    targets = _check_targets(targets, len(x))
+    with torch.inference_mode(False), torch.enable_grad(), evaluating(model), _no_weight_gradients(model):
+        x = x.detach().clone().requires_grad_()
+        with _GuidedReLUs(): logits = model(x)
+        targets = logits.detach().argmax(1) if targets is None else targets.to(logits.device)
+        return torch.autograd.grad(logits.gather(1, targets[:, None]).sum(), x)[0]
 
-    def plot(self, alpha: float = 0.5, cmap='jet', per_row: int = 2, size: float = 1.45):
-        "A grid of the mistakes, `per_row` to a row: each image, then its maps for the predicted and the true class."
-        import matplotlib.pyplot as plt
-        rows = self.panels(alpha, cmap)
-        width = len(rows[0])
-        nrows = -(-len(rows) // per_row)
-        fig, axes = plt.subplots(nrows, width * per_row, figsize=(width * per_row * size, nrows * (size + 0.45)),
-                                 squeeze=False)
-        for ax in axes.flat: ax.axis('off')
-        for i, row in enumerate(rows):
-            for j, (picture, title) in enumerate(row):
-                ax = axes[i // per_row, (i % per_row) * width + j]
-                ax.imshow(picture.permute(1, 2, 0).cpu().numpy())
-                ax.set_title(title, fontsize=7.5)
-        fig.suptitle(f"{self.method} of the worst mistakes", fontsize=10)
-        fig.tight_layout()
-        return fig
+def guided_grad_cam(model: nn.Module, layers, x: torch.Tensor, targets=None) -> torch.Tensor:
+    "Guided Grad-CAM `(batch, n_layers, channels, H, W)`: Guided Backprop times each layer's Grad-CAM map."
+    guided = guided_backprop(model, x, targets)
+    maps = GradCAM(model, layers)(x, targets)
+    return guided[:, None] * maps[:, :, None]
 
-# %% ../nbs/04_gradcam.ipynb #78747e22
-def _check_preds(preds: Predictions, split: ImageSplit):
-    if len(preds.labels) != len(split):
-        raise ValueError(f"preds are for {len(preds.labels)} images but the split has {len(split)}: use the "
-                         f"predictions on this split (`predict(model, split, mean, std)`)")
+# %% ../nbs/04_gradcam.ipynb #44fd7aa2
+def gradient_picture(gradients: torch.Tensor) -> torch.Tensor:
+    "Gradients `(batch, 3, H, W)` as RGB pictures in [0, 1]: 0.5 is zero, each image scaled to its largest magnitude."
+    _check_finite(gradients, 'gradients')
+    scale = gradients.flatten(1).abs().amax(1).clamp_min(1e-30).view(-1, 1, 1, 1)
+    return (0.5 + gradients / (2 * scale)).float()
 
-def explain_mistakes(model: nn.Module, split: ImageSplit, preds: Predictions, mean, std, layers='layer3',
-                     method: str = 'gradcam', n: int = 10, batch_size: int = 64) -> MistakeCAMs:
-    "Maps at `layers` of the `n` worst misclassified images of `split`, for their predicted and their true class."
-    _check_preds(preds, split)
-    indices = preds.misclassified()[:n]
-    if len(indices) == 0:
-        raise ValueError("the model gets every image of this split right: there are no mistakes to explain")
-    device = next(model.parameters()).device
-    cam = GradCAM(model, layers, method)
-    images = split.images[indices.to(split.images.device)].cpu()
-    predicted, labels = preds.preds[indices], preds.labels[indices]
-    maps = {'predicted': [], 'true': []}
-    for start in range(0, len(indices), batch_size):
-        part = slice(start, start + batch_size)
-        x = normalize(images[part].to(device), mean, std)
-        maps['predicted'].append(cam(x, predicted[part]).cpu())
-        maps['true'].append(cam(x, labels[part]).cpu())
-    return MistakeCAMs(indices, images, predicted, labels, preds.confidence[indices], torch.cat(maps['predicted']),
-                       torch.cat(maps['true']), list(split.classes), cam.layer_names, method)
+# %% ../nbs/04_gradcam.ipynb #83fec229
+class FlipConsistency(NamedTuple):
+    "The maps of the images and of their mirror images (mirrored back), how well they agree, and their average."
+    maps: torch.Tensor         # (batch, n_layers, H, W)
+    flipped: torch.Tensor      # (batch, n_layers, H, W): the maps of the mirrored images, mirrored back
+    correlation: torch.Tensor  # (batch, n_layers): Pearson correlation of the two; 1 where they are the same
+    average: torch.Tensor      # (batch, n_layers, H, W): their mean, the `aug_smooth` map
 
-# %% ../nbs/04_gradcam.ipynb #9c84d243
-class DeletionInsertion(NamedTuple):
-    "Deletion and insertion curves (the target class's probability) and the areas under them, per image."
-    deletion: torch.Tensor          # (batch,) area under the deletion curve: lower is better
-    insertion: torch.Tensor         # (batch,) area under the insertion curve: higher is better
-    deletion_curves: torch.Tensor   # (batch, steps + 1) probability after removing 0, 1/steps, ..., all pixels
-    insertion_curves: torch.Tensor  # (batch, steps + 1) probability after inserting 0, 1/steps, ..., all pixels
+def _correlation(a, b):
+    a, b = a.flatten(2) - a.flatten(2).mean(2, keepdim=True), b.flatten(2) - b.flatten(2).mean(2, keepdim=True)
+    norms = a.norm(dim=2) * b.norm(dim=2)
+    return torch.where(norms > 0, (a * b).sum(2) / norms.clamp_min(1e-30), (a - b).abs().amax(2).eq(0).to(a.dtype))
 
-def area_under(curves: torch.Tensor) -> torch.Tensor:
-    "Trapezoid-rule area of curves `(batch, points)` sampled evenly over [0, 1]."
-    return (curves[:, 1:] + curves[:, :-1]).sum(1) / (2 * (curves.shape[1] - 1))
-
-def _baseline_images(x: torch.Tensor, baseline) -> torch.Tensor:
-    if torch.is_tensor(baseline): return baseline.to(x).expand_as(x)
-    if baseline == 'mean': return torch.zeros_like(x)
-    if baseline == 'blur':
-        from torchvision.transforms.functional import gaussian_blur
-        return gaussian_blur(x, [11, 11], [5.0, 5.0])
-    raise ValueError(f"baseline must be 'mean', 'blur' or a tensor of images; got {baseline!r}")
-
-# %% ../nbs/04_gradcam.ipynb #ee7b1682
-@torch.no_grad()
-def deletion_insertion(model: nn.Module,
-                       x: torch.Tensor,        # normalised images (batch, channels, H, W)
-                       maps: torch.Tensor,     # (batch, H, W): the order in which to remove or insert pixels
-                       targets,                # the class whose probability is followed, one per image
-                       steps: int = 16,        # the curves have steps + 1 points
-                       baseline='mean',        # what removed pixels become: 'mean', 'blur' or images like `x`
-                       batch_size: int = 256): # images per forward pass
-    "Deletion and insertion curves and their areas for `maps` of `x`, with all steps of a batch run together."
-    b, _, h, w = x.shape
-    if maps.shape != (b, h, w): raise ValueError(f"maps must be (batch, H, W) = {(b, h, w)}; got {tuple(maps.shape)}")
-    if not 1 <= steps <= h * w: raise ValueError(f"steps must be in 1..{h * w} (the number of pixels); got {steps}")
-    targets = _check_targets(targets, b)
-    if targets is None: raise ValueError("give the target class of each image (e.g. the predicted ones)")
-    targets = targets.to(x.device)
-    base = _baseline_images(x, baseline)
-    order = maps.to(x.device).flatten(1).argsort(dim=1, descending=True, stable=True)
-    rank = torch.empty_like(order).scatter_(1, order, torch.arange(h * w, device=x.device).expand(b, -1))
-    counts = (torch.arange(steps + 1, device=x.device) * (h * w) / steps).round().long()
-    chosen = (rank[:, None] < counts[None, :, None]).view(b, steps + 1, 1, h, w)  # the first k pixels of each map
-    removed = torch.where(chosen, base[:, None], x[:, None]).flatten(0, 1)
-    inserted = torch.where(chosen, x[:, None], base[:, None]).flatten(0, 1)
-    repeated = targets.repeat_interleave(steps + 1)
-    def probabilities(images):
-        return torch.cat([model(images[i:i + batch_size]).float().softmax(1)
-                          .gather(1, repeated[i:i + batch_size, None])[:, 0] for i in range(0, len(images), batch_size)])
-    with _evaluating(model):
-        deletion, insertion = (probabilities(images).view(b, steps + 1) for images in (removed, inserted))
-    return DeletionInsertion(area_under(deletion), area_under(insertion), deletion, insertion)
-
-# %% ../nbs/04_gradcam.ipynb #9ee68693
-def pointing_game(maps: torch.Tensor, boxes: torch.Tensor, tolerance: int = 0) -> torch.Tensor:
-    "Whether each map's peak `(batch, H, W)` lies in its box `(x0, y0, x1, y1)`, widened by `tolerance` pixels."
-    if maps.ndim != 3 or boxes.shape != (len(maps), 4):
-        raise ValueError(f"maps must be (batch, H, W) and boxes (batch, 4); got {tuple(maps.shape)} and "
-                         f"{tuple(boxes.shape)}")
-    peak = maps.flatten(1).argmax(1)
-    row, col = peak // maps.shape[2], peak % maps.shape[2]
-    x0, y0, x1, y1 = boxes.to(maps.device).unbind(1)
-    inside = (col >= x0 - tolerance) & (col <= x1 + tolerance) & (row >= y0 - tolerance) & (row <= y1 + tolerance)
-    return inside & (maps.flatten(1).amax(1) > 0)
-
-# %% ../nbs/04_gradcam.ipynb #793a92ac
-def with_random_weights(model: nn.Module, seed: int = 0) -> nn.Module:
-    "A copy of `model` with every layer re-initialised (`reset_parameters`, running statistics included), in eval mode."
-    device = next(model.parameters()).device
-    fresh = copy.deepcopy(model).cpu()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        for module in fresh.modules():
-            if hasattr(module, 'reset_parameters'): module.reset_parameters()
-    return fresh.to(device).eval()
-
-# %% ../nbs/04_gradcam.ipynb #58818089
-MAP_SOURCES = ('model', 'random weights', 'random maps')
-
-@dataclass
-class FaithfulnessReport:
-    "Deletion and insertion AUC and pointing game of a model's maps, next to random weights' and random maps'."
-    layer: str
-    method: str
-    images: int
-    steps: int
-    baseline: str
-    scores: dict  # per map source: deletion_auc, insertion_auc and (with boxes) pointing_game
-    curves: dict  # per map source: the mean deletion and insertion curves
-
-    def to_dict(self) -> dict:
-        return dict(layer=self.layer, method=self.method, images=self.images, steps=self.steps,
-                    baseline=self.baseline, scores=self.scores, curves=self.curves)
-
-    def plot(self, size: float = 3.2):
-        "The mean deletion and insertion curves of each kind of map, with their areas."
-        import matplotlib.pyplot as plt
-        fig, axes = plt.subplots(1, 2, figsize=(2.2 * size, size), sharey=True)
-        fraction = np.linspace(0, 1, self.steps + 1)
-        for ax, kind in zip(axes, ('deletion', 'insertion')):
-            for source in self.scores:
-                ax.plot(fraction, self.curves[source][kind],
-                        label=f"{source} ({self.scores[source][kind + '_auc']:.3f})")
-            ax.set(title=f"{kind} ({'lower' if kind == 'deletion' else 'higher'} is better)",
-                   xlabel=f"fraction of pixels {'removed' if kind == 'deletion' else 'inserted'}")
-            ax.legend(fontsize=7)
-        axes[0].set_ylabel('probability of the predicted class')
-        fig.suptitle(f"{self.method} at {self.layer}, {self.images} images", fontsize=9)
-        fig.tight_layout()
-        return fig
-
-# %% ../nbs/04_gradcam.ipynb #7d4f4ccd
-def faithfulness(model: nn.Module, split: ImageSplit, mean, std, layer: str = 'layer3', method: str = 'gradcam',
-                 n: int = 256, steps: int = 16, baseline='mean', seed: int = 0, batch_size: int = 64,
-                 progress: bool = True) -> FaithfulnessReport:
-    "Deletion, insertion and (where `split` has boxes) pointing game for `n` random images of `split`."
-    device = next(model.parameters()).device
-    chosen = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:n].sort().values
-    random_model = with_random_weights(model, seed)
-    cams = {'model': GradCAM(model, layer, method), 'random weights': GradCAM(random_model, layer, method)}
-    noise = torch.Generator(device=device).manual_seed(seed)
-    results = {source: [] for source in MAP_SOURCES}
-    for start in tqdm(range(0, len(chosen), batch_size), desc=f'faithfulness at {layer}', disable=not progress):
-        part = split[chosen[start:start + batch_size]].to(device)
-        x = normalize(part.images, mean, std)
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', CAMWarning)  # empty maps are scored too: as the worst order there is
-            own = cams['model'](x, return_raw=True)
-            maps = {'model': own.maps[:, 0], 'random weights': cams['random weights'](x, own.targets)[:, 0],
-                    'random maps': torch.rand(x.shape[0], *x.shape[2:], generator=noise, device=device)}
-            for source, m in maps.items():
-                scores = deletion_insertion(model, x, m, own.targets, steps, baseline, batch_size * 4)
-                hits = None
-                if part.boxes is not None:
-                    true_maps = m if source == 'random maps' else cams[source](x, part.labels)[:, 0]
-                    hits = pointing_game(true_maps, part.boxes)
-                results[source].append((scores, hits))
-    scores, curves = {}, {}
-    for source, parts in results.items():
-        deletion = torch.cat([s.deletion_curves for s, _ in parts])
-        insertion = torch.cat([s.insertion_curves for s, _ in parts])
-        scores[source] = dict(deletion_auc=area_under(deletion).mean().item(),
-                              insertion_auc=area_under(insertion).mean().item())
-        if split.boxes is not None:
-            scores[source]['pointing_game'] = torch.cat([h for _, h in parts]).float().mean().item()
-        curves[source] = dict(deletion=deletion.mean(0).tolist(), insertion=insertion.mean(0).tolist())
-    return FaithfulnessReport(layer, method, len(chosen), steps, baseline if isinstance(baseline, str) else 'images',
-                              scores, curves)
-
-# %% ../nbs/04_gradcam.ipynb #da5c44e5
-def _png(picture: torch.Tensor, size: int) -> bytes:
-    "A (3, H, W) picture in [0, 1] as PNG bytes, scaled up to `size` pixels with nearest-neighbour sampling."
-    import io
-    from PIL import Image
-    array = (picture.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
-    buffer = io.BytesIO()
-    Image.fromarray(array).resize((size, size), Image.NEAREST).save(buffer, format='png')
-    return buffer.getvalue()
-
-def _probability_bars(top: list) -> str:
-    rows = ''.join(f"<tr><td style='padding-right:6px'>{name}</td><td style='width:120px'><div style='background:"
-                   f"#4c72b0;height:10px;width:{100 * p:.1f}%'></div></td><td style='padding-left:6px'>{p:.1%}</td>"
-                   f"</tr>" for name, p in top)
-    return f"<b>top probabilities</b><table style='font-size:12px'>{rows}</table>"
-
-# %% ../nbs/04_gradcam.ipynb #9039c2e5
-class CAMExplorer:
-    "An ipywidgets explorer of the misclassified images of `split` with their class-activation maps."
-    def __init__(self, model: nn.Module, split: ImageSplit, preds: Predictions, mean, std,
-                 layers=('layer1', 'layer2', 'layer3', 'layer4'), methods=tuple(GRADIENT_METHODS) + ('eigencam',),
-                 layer: str = 'layer3', method: str = 'gradcam', alpha: float = 0.5, cmap='jet', top_k: int = 5,
-                 size: int = 192, indices=None):
-        import ipywidgets as widgets
-        _check_preds(preds, split)
-        self.indices = preds.misclassified() if indices is None else torch.as_tensor(indices).flatten()
-        if len(self.indices) == 0:
-            raise ValueError("the model gets every image right: there are no mistakes to explore (pass `indices` to "
-                             "explore other images)")
-        self.model, self.split, self.preds, self.mean, self.std = model, split, preds, mean, std
-        self.layers, self.cmap, self.top_k, self.size = list(layers), cmap, top_k, size
-        resolve_layers(model, self.layers)
-        if layer not in self.layers: raise ValueError(f"layer {layer!r} is not one of the layers {self.layers}")
-        for m in methods:
-            if m not in METHODS: raise ValueError(f"unknown method {m!r}; choose from {', '.join(METHODS)}")
-        self.cam_calls, self._cache = 0, {}
-        self.slider = widgets.IntSlider(0, 0, len(self.indices) - 1, description='mistake', continuous_update=False)
-        self.layer = widgets.Dropdown(options=self.layers, value=layer, description='layer')
-        self.method = widgets.Dropdown(options=list(methods), value=method, description='method')
-        self.target = widgets.Dropdown(options=[('predicted', 'predicted'), ('true', 'true')] +
-                                       [(f'class: {c}', i) for i, c in enumerate(split.classes)],
-                                       value='predicted', description='map for')
-        self.alpha = widgets.FloatSlider(alpha, min=0, max=1, step=0.05, description='alpha')
-        self.caption, self.probabilities = widgets.HTML(), widgets.HTML()
-        self.image, self.overlay = widgets.Image(format='png'), widgets.Image(format='png')
-        controls = [self.slider, self.layer, self.method, self.target, self.alpha]
-        for control in controls: control.observe(lambda change: self.update(), names='value')
-        self.widget = widgets.VBox([widgets.HBox(controls[:3]), widgets.HBox(controls[3:]), self.caption,
-                                    widgets.HBox([self.image, self.overlay, self.probabilities])])
-        self.update()
-
-    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
-
-    def maps(self, position: int, method: str, target: int) -> torch.Tensor:
-        "Maps `(n_layers, H, W)` of mistake `position` for class `target`, computed once and then kept."
-        key = (position, method, target)
-        if key not in self._cache:
-            index = self.indices[position].item()
-            x = normalize(self.split.images[index:index + 1].to(next(self.model.parameters()).device),
-                          self.mean, self.std)
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore', CAMWarning)
-                self._cache[key] = GradCAM(self.model, self.layers, method)(x, [target])[0].cpu()
-            self.cam_calls += 1
-        return self._cache[key]
-
-    def update(self):
-        "Redraw for the current controls; what is shown is in `self.shown`."
-        position = self.slider.value
-        index = self.indices[position].item()
-        predicted, label = self.preds.preds[index].item(), self.preds.labels[index].item()
-        target = {'predicted': predicted, 'true': label}.get(self.target.value, self.target.value)
-        maps = self.maps(position, self.method.value, target)[self.layers.index(self.layer.value)]
-        image = self.split.images[index].cpu()
-        picture = overlay(image[None], maps[None], self.alpha.value, self.cmap)[0]
-        probs = self.preds.probs[index]
-        top = probs.topk(min(self.top_k, len(probs)))
-        classes = self.split.classes
-        self.shown = dict(position=position, index=index, predicted=classes[predicted], true=classes[label],
-                          target=classes[target], layer=self.layer.value, method=self.method.value,
-                          alpha=self.alpha.value, map=maps, overlay=picture,
-                          top=[(classes[i], p) for p, i in zip(top.values.tolist(), top.indices.tolist())])
-        self.caption.value = (f"<b>mistake {position + 1} of {len(self.indices)}</b> (image {index}): predicted "
-                              f"<b>{classes[predicted]}</b> ({probs[predicted].item():.0%}), true <b>{classes[label]}"
-                              f"</b>; {self.method.value} at {self.layer.value} for <b>{classes[target]}</b>")
-        self.image.value, self.overlay.value = _png(image.float() / 255, self.size), _png(picture, self.size)
-        self.probabilities.value = _probability_bars(self.shown['top'])
-
-# %% ../nbs/04_gradcam.ipynb #109afa21
-def explain_model(model: nn.Module, data, out, layers='layer3', method: str = 'gradcam', n: int = 10,
-                  images: int = 256, steps: int = 16, baseline='mean', seed: int = 0, preds: Predictions | None = None,
-                  progress: bool = True, log=print) -> dict:
-    "Write the grid of the worst test mistakes with their maps, and faithfulness curves and metrics, to `out`."
-    import matplotlib.pyplot as plt
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    if model.config['num_classes'] != len(data.classes):
-        raise ValueError(f"the model has {model.config['num_classes']} classes but the data has {len(data.classes)} "
-                         f"({', '.join(data.classes)}): use the data it was trained on")
-    layers = layers.split(',') if isinstance(layers, str) else list(layers)
-    device = next(model.parameters()).device
-    preds = preds or predict(model, data.test, data.mean, data.std, device=device)
-    files, metrics = {}, dict(data=str(data.source), accuracy=preds.accuracy, mistakes=len(preds.misclassified()),
-                              method=method, faithfulness={})
-    if metrics['mistakes']:
-        mistakes = explain_mistakes(model, data.test, preds, data.mean, data.std, layers, method, n)
-        files['cams'] = out / 'cams.png'
-        mistakes.plot().savefig(files['cams'], dpi=90)
-    for i, layer in enumerate(layers):
-        report = faithfulness(model, data.test, data.mean, data.std, layer, method, images, steps, baseline, seed,
-                              progress=progress)
-        metrics['faithfulness'][layer] = report.to_dict()
-        name = 'faithfulness' if i == 0 else f'faithfulness-{layer}'
-        files[name] = out / f'{name}.png'
-        report.plot().savefig(files[name], dpi=90)
-        scores = report.scores['model']
-        log(f"{method} at {layer}: deletion AUC {scores['deletion_auc']:.3f}, insertion AUC "
-            f"{scores['insertion_auc']:.3f}" + (f", pointing game {scores['pointing_game']:.1%}"
-                                               if 'pointing_game' in scores else ''))
-    plt.close('all')
-    files['metrics'] = out / 'faithfulness.json'
-    files['metrics'].write_text(json.dumps(metrics, indent=1))
-    return dict(files=files, metrics=metrics)
-
-def explain_checkpoint(checkpoint, data=None, out='runs/cam', layers='layer3', method: str = 'gradcam', n: int = 10,
-                       images: int = 256, steps: int = 16, baseline='mean', device=None, seed: int = 0,
-                       progress: bool = True, log=print) -> dict:
-    "`explain_model` for the model in `checkpoint` and `data` (a source, or an `ImageData`)."
-    device = torch.device(device) if device else default_device()
-    model = load_model(checkpoint, device)
-    data = data if isinstance(data, ImageData) else load_data(data, progress=progress)
-    result = explain_model(model, data, out, layers, method, n, images, steps, baseline, seed, progress=progress,
-                           log=log)
-    metrics = result['metrics']
-    log(f"test accuracy {metrics['accuracy']:.2%}, {metrics['mistakes']} mistakes; wrote "
-        + ', '.join(str(f) for f in result['files'].values()))
-    return result
-
-# %% ../nbs/04_gradcam.ipynb #3814e640
-@call_parse
-def cam_cli(
-    checkpoint: str,            # a checkpoint from cifar_gradcam_train (models/resnet18-<norm>.pt) or save_weights
-    data: str = None,           # the data it was trained on: 'cifar10', 'shapes', a folder or an archive (default: $CIFAR_GRADCAM_DATA or 'cifar10')
-    out: str = 'runs/cam',      # output folder for cams.png, faithfulness.png and faithfulness.json
-    layers: str = 'layer3',     # target layers, comma-separated, e.g. 'layer3,layer4'
-    method: str = 'gradcam',    # gradcam, gradcam++, xgradcam, layercam, hirescam, eigencam or scorecam
-    n: int = 10,                # mistakes in the grid, worst first
-    images: int = 256,          # test images to measure faithfulness on
-    steps: int = 16,            # points on the deletion and insertion curves, less one
-    device: str = None,         # 'cuda', 'cpu', ... (default: the best available)
-    seed: int = 0,              # picks the images, the random weights and the random maps
-):
-    "Explain a trained model's mistakes with class-activation maps, and measure how faithful the maps are."
-    import matplotlib; matplotlib.use('Agg')
-    explain_checkpoint(checkpoint, data, out, layers, method, n, images, steps, device=device, seed=seed)
-
-# %% ../nbs/04_gradcam.ipynb #de55d705
-RECIPES = {
-    'cifar10': dict(epochs=30, batch_size=512, optimizer='sgd', augment=True, label_smoothing=0.1, lr_steps=100,
-                    images=256, steps=16),
-    'shapes': dict(epochs=2, batch_size=16, optimizer='adamw', augment=False, label_smoothing=0.0, lr_steps=50,
-                   images=64, steps=8),
-}
-
-def recipe_for(data: ImageData) -> str:
-    "The name of the recipe for `data`: 'shapes' for the synthetic shapes, 'cifar10' for everything else."
-    return 'shapes' if data.source == 'shapes' else 'cifar10'
-
-def default_out(data: ImageData) -> Path:
-    "runs/<name of the data>: runs/shapes, runs/cifar10, runs/<folder or archive name>."
-    name = Path(str(data.source)).name.split('.')[0] or 'data'
-    return Path('runs') / ('cifar10' if 'cifar' in name.lower() and recipe_for(data) == 'cifar10' else name)
-
-# %% ../nbs/04_gradcam.ipynb #7c999044
-def _table(rows, header=None) -> str:
-    head = '' if header is None else '<tr>' + ''.join(f'<th>{html.escape(str(h))}</th>' for h in header) + '</tr>'
-    body = ''.join('<tr>' + ''.join(f'<td>{html.escape(str(c))}</td>' for c in row) + '</tr>' for row in rows)
-    return f'<table>{head}{body}</table>'
-
-def _fmt(value) -> str:
-    return f'{value:.4g}' if isinstance(value, float) else str(value)
-
-def write_report(out, metrics: dict, files: dict) -> Path:
-    "`report.html` in `out`: the figures in `files` (PNGs in `out`), the metrics and the settings."
-    out = Path(out)
-    figure = lambda key, caption: (f'<figure><img src="{files[key].name}" alt="{html.escape(caption)}">'
-                                   f'<figcaption>{html.escape(caption)}</figcaption></figure>' if key in files else '')
-    history = metrics['history']
-    faithfulness = metrics['explain']['faithfulness']
-    sections = [
-        f"<h1>cifar_gradcam run: {html.escape(metrics['data'])}</h1>",
-        f"<p>Test accuracy <b>{metrics['accuracy']:.2%}</b> on {metrics['test_images']:,} images "
-        f"({metrics['mistakes']:,} mistakes) after {len(history)} epochs of training in "
-        f"{metrics['train_seconds']:.0f} s; the whole run took {metrics['seconds']:.0f} s.</p>",
-        '<h2>The mistakes and where the model looked</h2>',
-        figure('cams', f"{metrics['explain']['method']} for the predicted and the true class of the worst mistakes"),
-        figure('mistakes', 'the worst mistakes, highest loss first'),
-        '<h2>Are the maps faithful?</h2>',
-        ''.join(_table([(source, *(_fmt(scores.get(k, '')) for k in ('deletion_auc', 'insertion_auc', 'pointing_game')))
-                        for source, scores in f['scores'].items()],
-                       (f"maps at {layer} ({f['images']} images)", 'deletion AUC (lower is better)',
-                        'insertion AUC (higher is better)', 'pointing game'))
-                for layer, f in faithfulness.items()),
-        figure('faithfulness', 'deletion and insertion curves'),
-        '<h2>Training</h2>',
-        figure('lr_find', 'LR range test') + figure('curves', 'loss, accuracy and learning rate'),
-        _table([[row[k] if k == 'epoch' else _fmt(row[k]) for k in ('epoch', 'train_loss', 'train_acc', 'test_loss',
-                                                                    'test_acc', 'lr', 'seconds')] for row in history],
-               ('epoch', 'train loss', 'train acc', 'test loss', 'test acc', 'lr', 'seconds')),
-        '<h2>Evaluation</h2>',
-        figure('confusion', 'confusion matrix (rows: true class)'),
-        _table([(c, f'{a:.2%}') for c, a in metrics['per_class_accuracy'].items()], ('class', 'accuracy')),
-        '<h2>Settings</h2>', _table([(k, _fmt(v)) for k, v in metrics['settings'].items()]),
-        '<h2>Files</h2><ul>' + ''.join(f'<li><a href="{html.escape(str(p.relative_to(out)))}">'
-                                      f'{html.escape(str(p.relative_to(out)))}</a></li>' for p in files.values()) + '</ul>',
-    ]
-    style = ('body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}'
-             'img{max-width:100%}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;'
-             'padding:2px 8px;text-align:right}td:first-child,th:first-child{text-align:left}'
-             'figure{margin:1em 0}figcaption{color:#666;font-size:90%}')
-    page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>cifar_gradcam report</title>'
-            f'<style>{style}</style></head><body>{"".join(sections)}</body></html>')
-    path = out / 'report.html'
-    path.write_text(page)
-    return path
-
-# %% ../nbs/04_gradcam.ipynb #533e2884
-def _same_run(saved: dict, config: TrainConfig) -> list:
-    "The settings in which a checkpoint's training configuration differs from `config`."
-    return [f"{k}={saved.get(k)!r} (now {v!r})" for k, v in asdict(config).items() if saved.get(k) != v]
-
-def run(data=None, out=None, epochs: int | None = None, batch_size: int | None = None, max_lr='auto',
-        optimizer: str | None = None, augment: bool | None = None, norm: str = 'batch', layers='layer3',
-        method: str = 'gradcam', images: int | None = None, subset: int | None = None, device=None, seed: int = 0,
-        restart: bool = False, progress: bool = True, log=print) -> dict:
-    "Data, LR range test, training, evaluation, mistakes and their maps, faithfulness and a report, in `out`."
-    import matplotlib.pyplot as plt
-    started = time.time()
-    data = data if isinstance(data, ImageData) else load_data(data, progress=progress)
-    recipe = RECIPES[recipe_for(data)]
-    if subset: data = ImageData(_subset(data.train, subset, 0), _subset(data.test, subset, 1), data.source,
-                                data.mean, data.std)
-    out = Path(out) if out else default_out(data)
-    out.mkdir(parents=True, exist_ok=True)
-    device = torch.device(device) if device else default_device()
-    log(f"[1/5] data: {data.source}, {len(data.train):,} training and {len(data.test):,} test images; "
-        f"writing to {out}")
-    settings = dict(epochs=epochs or recipe['epochs'], batch_size=batch_size or recipe['batch_size'],
-                    optimizer=optimizer or recipe['optimizer'], label_smoothing=recipe['label_smoothing'],
-                    augment=recipe['augment'] if augment is None else augment, seed=seed)
-    checkpoint, lr_json = out / 'models' / f'resnet18-{norm}.pt', out / 'lr_find.json'
-    if restart:
-        for stale in (checkpoint, lr_json): stale.unlink(missing_ok=True)
-    files = {}
-    if str(max_lr) == 'auto':
-        if lr_json.exists():
-            found = LRFinderResult(**json.loads(lr_json.read_text()))
-            log(f"[2/5] LR range test: kept from {lr_json}: max_lr {found.suggested:.3g} ({found.suggested_by})")
-        else:
-            seed_everything(seed)
-            train_dl, _ = data.loaders(settings['batch_size'], augment=Augment() if settings['augment'] else None,
-                                       device=device, seed=seed)
-            found = lr_find(ResNet18(norm=norm, num_classes=len(data.classes)).to(device), train_dl,
-                            optimizer=settings['optimizer'], num_iter=recipe['lr_steps'], device=device,
-                            progress=progress)
-            lr_json.write_text(json.dumps(asdict(found)))
-            log(f"[2/5] LR range test: max_lr {found.suggested:.3g} ({found.suggested_by})")
-        files['lr_find'] = out / 'lr_find.png'
-        lr_figure = found.plot()
-        lr_figure.savefig(files['lr_find'], dpi=80)
-        plt.close(lr_figure)
-        max_lr = found.suggested
-    else: log(f"[2/5] LR range test skipped: max_lr {float(max_lr):.3g}")
-    config = TrainConfig(max_lr=float(max_lr), **settings)
-    resume = checkpoint.exists()
-    if resume:
-        differs = _same_run(load_checkpoint(checkpoint)['train_config'], config)
-        if differs:
-            raise ValueError(f"{checkpoint} is from a run with other settings ({', '.join(differs)}): run with "
-                             f"restart=True (--restart) to start over, or choose another output folder")
-    log(f"[3/5] training: {config.epochs} epochs of {config.optimizer} at batch {config.batch_size}, max_lr "
-        f"{config.max_lr:.3g}" + (", resuming from the checkpoint" if resume else ''))
-    seed_everything(seed)
-    model = ResNet18(norm=norm, num_classes=len(data.classes))
-    train_started = time.time()
-    try:
-        history = fit(model, data, config, checkpoint=checkpoint, resume=resume, device=device, progress=progress,
-                      log=log)
-    except KeyboardInterrupt:
-        done = load_checkpoint(checkpoint)['epoch'] if checkpoint.exists() else 0
-        log(f"interrupted: {checkpoint} holds epoch {done} of {config.epochs}; run the same command again to resume")
-        raise
-    train_seconds = time.time() - train_started
-    files['checkpoint'] = checkpoint
-    log("[4/5] evaluation")
-    model.eval()
-    preds = predict(model, data.test, data.mean, data.std, device=device)
-    files.update(write_results(out, history, preds, data.test))
-    log(f"[5/5] {method} of the mistakes and its faithfulness")
-    explained = explain_model(model, data, out, layers, method, images=images or recipe['images'],
-                              steps=recipe['steps'], seed=seed, preds=preds, progress=progress, log=log)
-    files.update({('faithfulness_metrics' if k == 'metrics' else k): v for k, v in explained['files'].items()})
-    metrics = dict(data=str(data.source), accuracy=preds.accuracy, test_images=len(data.test),
-                   mistakes=len(preds.misclassified()), per_class_accuracy=preds.per_class_accuracy(),
-                   history=history.epochs, train_seconds=train_seconds, explain=explained['metrics'],
-                   settings=dict(asdict(config), norm=norm, layers=layers, method=method, device=str(device),
-                                 training_images=len(data.train)))
-    metrics['seconds'] = time.time() - started
-    files['metrics'] = out / 'metrics.json'
-    files['metrics'].write_text(json.dumps(metrics, indent=1))
-    files['report'] = write_report(out, metrics, files)
-    log(f"test accuracy {preds.accuracy:.2%}; report: {files['report']}")
-    return dict(files=files, metrics=metrics, model=model, predictions=preds)
-
-# %% ../nbs/04_gradcam.ipynb #432f0bb6
-@call_parse
-def run_cli(
-    data: str = None,          # 'cifar10' (download), 'shapes' (synthetic), a folder or an archive (default: $CIFAR_GRADCAM_DATA or 'cifar10')
-    out: str = None,           # output folder (default: runs/<data name>)
-    epochs: int = None,        # training epochs (default: 30 for CIFAR-10, 2 for shapes)
-    batch_size: int = None,    # batch size (default: 512 for CIFAR-10, 16 for shapes)
-    max_lr: str = 'auto',      # peak learning rate, or 'auto' to take the LR range test's suggestion
-    optimizer: str = None,     # 'sgd' or 'adamw' (default: sgd for CIFAR-10, adamw for shapes)
-    norm: str = 'batch',       # 'batch' (BatchNorm) or 'layer' (GroupNorm(1, C))
-    layers: str = 'layer3',    # Grad-CAM layers, comma-separated, e.g. 'layer3,layer4'
-    method: str = 'gradcam',   # gradcam, gradcam++, xgradcam, layercam, hirescam, eigencam or scorecam
-    images: int = None,        # test images to measure faithfulness on (default: 256 for CIFAR-10, 64 for shapes)
-    subset: int = None,        # use a random subset of this many images of each split
-    device: str = None,        # 'cuda', 'cpu', ... (default: the best available)
-    seed: int = 0,             # seed for every random number generator
-    restart: bool = False,     # start over instead of resuming from the checkpoint in the output folder
-):
-    "Train the CIFAR ResNet18, explain its mistakes with Grad-CAM and write an HTML report; run again to resume."
-    import sys, matplotlib; matplotlib.use('Agg')
-    try:
-        run(data, out, epochs, batch_size, max_lr, optimizer, None, norm, layers, method, images, subset, device, seed,
-            restart)
-    except KeyboardInterrupt: sys.exit(130)
+def flip_consistency(cam: GradCAM, x: torch.Tensor, targets=None) -> FlipConsistency:
+    "How much `cam`'s maps of `x` agree with those of the mirrored images, mirrored back (for the same targets)."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', CAMWarning)
+        result = cam(x, targets, return_raw=True)
+        flipped = cam(x.flip(-1), result.targets).flip(-1)
+    return FlipConsistency(result.maps, flipped, _correlation(result.maps, flipped), (result.maps + flipped) / 2)

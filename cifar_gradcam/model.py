@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -15,8 +16,8 @@ import torch.nn.functional as F
 from .data import atomic_save
 
 # %% auto #0
-__all__ = ['NORMS', 'REFERENCE_TABLE', 'norm_layer', 'BasicBlock', 'ResNet18', 'parse_table', 'model_summary', 'feature_shapes',
-           'save_weights', 'load_weights', 'load_model']
+__all__ = ['NORMS', 'REFERENCE_TABLE', 'norm_layer', 'BasicBlock', 'ResNet18', 'parse_table', 'model_summary', 'evaluating',
+           'feature_shapes', 'save_weights', 'load_weights', 'load_model']
 
 # %% ../nbs/01_model.ipynb #a3532e5f
 NORMS = {'batch': nn.BatchNorm2d, 'layer': lambda channels: nn.GroupNorm(1, channels)}
@@ -147,6 +148,16 @@ def model_summary(model: nn.Module | None = None, batch_size: int = 1, **kwargs)
     kwargs = {'col_names': ('output_size', 'num_params'), 'depth': 4, 'verbose': 0, **kwargs}
     return summary(model, input_size=(batch_size, 3, 32, 32), device='cpu', **kwargs)
 
+# %% ../nbs/01_model.ipynb #8d85ddc6
+@contextmanager
+def evaluating(model: nn.Module):
+    "`model` in eval mode inside the block; afterwards every module back in the mode it had."
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try: yield model
+    finally:
+        for m, training in modes: m.training = training
+
 # %% ../nbs/01_model.ipynb #bb0a3164
 def feature_shapes(model: nn.Module, names, size: int = 32) -> dict:
     "The output shape `(C, H, W)` of each named module for one `size`x`size` input."
@@ -155,7 +166,7 @@ def feature_shapes(model: nn.Module, names, size: int = 32) -> dict:
         hook = lambda m, i, o, name=name: shapes.__setitem__(name, tuple(o.shape[1:]))
         hooks.append(model.get_submodule(name).register_forward_hook(hook))
     try:
-        with torch.no_grad(): model.eval()(torch.zeros(1, 3, size, size))
+        with torch.no_grad(), evaluating(model): model(torch.zeros(1, 3, size, size))
     finally:
         for h in hooks: h.remove()
     return shapes

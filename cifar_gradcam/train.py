@@ -5,7 +5,7 @@
 # %% ../nbs/03_train.ipynb #f2bd6680
 from __future__ import annotations
 
-import json, os, random, time
+import json, math, os, pickle, random, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -14,15 +14,16 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from .data import Augment, BatchLoader, ImageData, ImageSplit, atomic_save, default_device, show_batch
-from .model import ResNet18, load_weights
+from .data import (Augment, BatchLoader, ImageData, ImageSplit, atomic_save, atomic_write, default_device,
+                                json_text, show_batch)
+from .model import ResNet18, evaluating, load_weights
 from .lrfinder import (autocast, make_optimizer, make_scaler, resolve_precision, rng_states,
                                     set_rng_states, train_step)
 
 # %% auto #0
-__all__ = ['seed_everything', 'TrainConfig', 'History', 'evaluate', 'save_checkpoint', 'load_checkpoint', 'distributed_context',
-           'fit', 'Predictions', 'predict', 'plot_confusion', 'mistake_title', 'show_mistakes', 'write_results',
-           'train_model', 'train_cli']
+__all__ = ['SYNC_EVERY', 'seed_everything', 'TrainConfig', 'History', 'evaluate', 'data_identity', 'save_checkpoint',
+           'load_checkpoint', 'checkpoint_differences', 'distributed_context', 'TrainingDiverged', 'fit', 'Predictions',
+           'predict', 'plot_confusion', 'mistake_caption', 'mistake_title', 'show_mistakes']
 
 # %% ../nbs/03_train.ipynb #cb52faf3
 def seed_everything(seed: int):
@@ -66,18 +67,31 @@ class History:
     losses: list = field(default_factory=list)
     config: dict = field(default_factory=dict)
 
-    def metric(self, name): return [e[name] for e in self.epochs]
+    def metric(self, name):
+        "The value of metric `name` at each epoch."
+        return [e[name] for e in self.epochs]
 
-    def to_json(self, path=None):
-        "The history as JSON text; written to `path` if given."
-        text = json.dumps(asdict(self), indent=1)
-        if path: Path(path).parent.mkdir(parents=True, exist_ok=True); Path(path).write_text(text)
+    def to_json(self, path=None) -> str:
+        "The history as valid JSON text (a NaN or infinite number as null); written atomically to `path` if given."
+        text = json_text(asdict(self))
+        if path: atomic_write(path, lambda f: f.write(text.encode()))
         return text
 
     @classmethod
-    def from_json(cls, text_or_path):
-        text = Path(text_or_path).read_text() if Path(str(text_or_path)[:255]).suffix == '.json' else text_or_path
-        return cls(**json.loads(text))
+    def from_json(cls, text: str):
+        "A history from the JSON text that `to_json` returns. To read a file, use `History.load(path)`."
+        try: return cls(**json.loads(text))
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"History.from_json takes the JSON text that History.to_json returns; got {text!r:.80}, "
+                             f"which is not that ({e}). To read a file: History.load(path)") from None
+
+    @classmethod
+    def load(cls, path):
+        "A history from the file that `to_json(path)` wrote."
+        path = Path(path)
+        if not path.is_file(): raise FileNotFoundError(f"no history file at {path}")
+        try: return cls.from_json(path.read_text())
+        except ValueError as e: raise ValueError(f"{path} is not a history written by History.to_json") from e
 
     def plot(self, size: float = 3.2):
         "Loss and accuracy per epoch for train and test, and the learning rate per step."
@@ -100,31 +114,57 @@ def evaluate(model, loader, loss_fn=None, precision='fp32', device=None):
     "Mean loss and accuracy of `model` over every sample of `loader`."
     device = device or next(model.parameters()).device
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    was_training = model.training
-    model.eval()
-    total_loss, correct, n = 0.0, 0, 0
-    try:
+    total_loss, correct, n = torch.zeros((), device=device), torch.zeros((), device=device), 0
+    with evaluating(model):
         for x, y in loader:
             x, y = x.to(device), y.to(device)
             with autocast(precision, device): logits = model(x)
-            total_loss += loss_fn(logits.float(), y).item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
+            total_loss += loss_fn(logits.float(), y) * len(y)  # on the device: read once, at the end
+            correct += (logits.argmax(1) == y).sum()
             n += len(y)
-    finally: model.train(was_training)
-    return total_loss / n, correct / n
+    return total_loss.item() / n, correct.item() / n
 
 # %% ../nbs/03_train.ipynb #4203fcce
-def save_checkpoint(path, model, optimizer, scheduler, scaler, epoch, history, config) -> Path:
-    "Write a training checkpoint atomically."
+def data_identity(data: ImageData) -> dict:
+    "What a checkpoint records of the data it was trained on."
+    return dict(source=str(data.source), train_images=len(data.train), test_images=len(data.test),
+                classes=list(data.classes))
+
+def save_checkpoint(path, model, optimizer, scheduler, scaler, epoch, history, config,
+                    data: ImageData | None = None) -> Path:
+    "Write a training checkpoint atomically, with what identifies `data`, the data it was trained on."
     model = getattr(model, '_orig_mod', model)  # a compiled model's weights are its original module's
     return atomic_save(dict(config=model.config, train_config=asdict(config), state_dict=model.state_dict(),
                             optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                            scaler=scaler.state_dict(), epoch=epoch, history=asdict(history), rng=rng_states()), path)
+                            scaler=scaler.state_dict(), epoch=epoch, history=asdict(history), rng=rng_states(),
+                            data=None if data is None else data_identity(data)), path)
 
+# %% ../nbs/03_train.ipynb #87cb9428
 def load_checkpoint(path) -> dict:
-    "A checkpoint written by `save_checkpoint`, with a clear error if there is none at `path`."
+    "A checkpoint written by `save_checkpoint`, with a clear error if there is none at `path` or it is not one."
     if not Path(path).exists(): raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location='cpu', weights_only=False)
+    try: checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as e:
+        if 'GLOBAL' not in str(e): raise ValueError(f"{path} is not a readable checkpoint (not a torch file)") from e
+        raise ValueError(f"{path} is not a readable checkpoint: it holds objects other than tensors and plain values, "
+                         f"which are not loaded (loading them could run code)") from e
+    except Exception as e:
+        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else 'empty or cut short'})") from e
+    if not isinstance(checkpoint, dict) or not {'state_dict', 'epoch', 'train_config'} <= set(checkpoint):
+        raise ValueError(f"{path} is not a training checkpoint (it has no weights, epoch and training settings)")
+    return checkpoint
+
+# %% ../nbs/03_train.ipynb #61e24761
+def checkpoint_differences(checkpoint: dict, config: TrainConfig, data: ImageData) -> list[str]:
+    "The settings and data in which `checkpoint` differs from `config` and `data`, as 'name=saved (now new)'."
+    saved, now = checkpoint['train_config'], asdict(config)
+    differs = [f"{k}={saved.get(k)!r} (now {v!r})" for k, v in now.items() if saved.get(k) != v]
+    saved_data, data_now = checkpoint.get('data'), data_identity(data)
+    if saved_data is not None:
+        differs += [f"data {k}={saved_data.get(k)!r} (now {v!r})" for k, v in data_now.items()
+                    if saved_data.get(k) != v]
+    return differs
 
 # %% ../nbs/03_train.ipynb #6717f59d
 def _log_line(row):
@@ -142,13 +182,83 @@ def distributed_context(device: torch.device) -> tuple:
     return dist.get_rank(), dist.get_world_size(), device
 
 # %% ../nbs/03_train.ipynb #498b7ad0
+def _config_from(config: TrainConfig | None, fields: dict) -> TrainConfig:
+    "`config`, or a `TrainConfig` of `fields`; both at once is an error."
+    if config is not None and fields:
+        raise TypeError(f"give either a config or its fields as keywords, not both (got a config and "
+                        f"{', '.join(fields)}); for a changed copy: "
+                        f"dataclasses.replace(config, {next(iter(fields))}=...)")
+    return config or TrainConfig(**fields)
+
+# %% ../nbs/03_train.ipynb #957a85fb
+def _one_cycle(optimizer, config: TrainConfig, steps_per_epoch: int):
+    "The one-cycle learning-rate schedule of `config` for `steps_per_epoch` steps an epoch."
+    try:
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, config.max_lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
+            pct_start=config.pct_start, div_factor=config.div_factor, final_div_factor=config.final_div_factor)
+    except ZeroDivisionError:
+        raise ValueError(f"{config.epochs} epochs of {steps_per_epoch} steps are too few for a one-cycle schedule "
+                         f"that warms up over {config.pct_start:.0%} of them: use more epochs, data or a smaller "
+                         f"batch size") from None
+
+# %% ../nbs/03_train.ipynb #d5089138
+def _resume(checkpoint, model, optimizer, scheduler, scaler, config, data, log) -> tuple:
+    "Restore everything from `checkpoint`; `(history, epochs done)`. A checkpoint of other settings is refused."
+    ckpt = load_checkpoint(checkpoint)
+    differs = checkpoint_differences(ckpt, config, data)
+    if differs:
+        raise ValueError(f"{checkpoint} is from a run with other settings ({', '.join(differs)}): start over "
+                         f"(restart) or choose another checkpoint path")
+    load_weights(model, ckpt)
+    for part, state in ((optimizer, 'optimizer'), (scheduler, 'scheduler'), (scaler, 'scaler')):
+        part.load_state_dict(ckpt[state])
+    set_rng_states(ckpt['rng'])
+    log(f"resumed from {checkpoint} after epoch {ckpt['epoch']}")
+    return History(**ckpt['history']), ckpt['epoch']
+
+# %% ../nbs/03_train.ipynb #96601735
+SYNC_EVERY = 32  # steps between reads of the running loss (each makes a GPU wait)
+
+class TrainingDiverged(ValueError):
+    "The loss stopped being a finite number."
+
+def _train_epoch(step_fn, loader, loss_fn, optimizer, scheduler, scaler, precision, history, bar):
+    "One epoch of training; returns the summed loss and the number correct (on the device) and the images seen."
+    device = next(iter(optimizer.param_groups[0]['params'])).device
+    total_loss, correct, n, losses = torch.zeros((), device=device), torch.zeros((), device=device), 0, []
+    for step, (x, y) in enumerate(loader, 1):
+        history.lrs.append(optimizer.param_groups[0]['lr'])
+        loss, logits = train_step(step_fn, x, y, loss_fn, optimizer, scaler, precision)
+        scheduler.step()
+        total_loss += loss * len(y); correct += (logits.argmax(1) == y).sum(); n += len(y)
+        losses.append(loss)
+        if step % SYNC_EVERY == 0 or step == len(loader):
+            mean_loss = total_loss.item() / n
+            if not math.isfinite(mean_loss):
+                raise TrainingDiverged(f"the training loss became {mean_loss} at step {step} of the epoch (learning "
+                                       f"rate {history.lrs[-1]:.3g}): training stopped")
+            bar.set_postfix(loss=f'{mean_loss:.3f}', acc=f'{correct.item() / n:.3f}', refresh=False)
+        bar.update()
+    history.losses += torch.stack(losses).tolist()
+    return total_loss, correct, n
+
+# %% ../nbs/03_train.ipynb #4bc6e20e
+def _sum_over_processes(model, total_loss, correct, n: int, device) -> tuple:
+    "`(total_loss, correct, n)` summed over all processes; process 0's BatchNorm statistics on every process."
+    import torch.distributed as dist
+    for buffer in model.buffers(): dist.broadcast(buffer, 0)
+    totals = torch.stack([total_loss.float(), correct.float(), torch.tensor(float(n), device=device)])
+    dist.all_reduce(totals)
+    return totals[0], totals[1], int(totals[2].item())
+
+# %% ../nbs/03_train.ipynb #30edc818
 def fit(model: ResNet18, data: ImageData, config: TrainConfig | None = None, checkpoint=None, resume: bool = False,
         device=None, progress: bool = True, log=print, **kwargs) -> History:
     "Train `model` on `data` with `config` (or its fields as keyword arguments); checkpoint after every epoch."
     import torch.distributed as dist
-    config = config or TrainConfig(**kwargs)
-    device = torch.device(device) if device is not None else default_device()
-    rank, world, device = distributed_context(device)
+    config = _config_from(config, kwargs)
+    rank, world, device = distributed_context(torch.device(device) if device is not None else default_device())
     if config.batch_size % world:
         raise ValueError(f"batch_size {config.batch_size} does not split evenly over {world} processes")
     if rank != 0: log, progress = (lambda line: None), False
@@ -160,30 +270,16 @@ def fit(model: ResNet18, data: ImageData, config: TrainConfig | None = None, che
     train_dl, test_dl = data.loaders(config.batch_size // world, augment=Augment() if config.augment else None,
                                      device=device, channels_last=channels_last, seed=config.seed, rank=rank,
                                      world_size=world)
-    optimizer = make_optimizer(model, config.max_lr, config.optimizer, momentum=config.momentum,
-                               weight_decay=config.weight_decay)
     if len(train_dl) == 0:
         raise ValueError(f"batch_size {config.batch_size} is larger than the {len(data.train)} training images")
-    try:
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, config.max_lr, epochs=config.epochs, steps_per_epoch=len(train_dl),
-            pct_start=config.pct_start, div_factor=config.div_factor, final_div_factor=config.final_div_factor)
-    except ZeroDivisionError:
-        raise ValueError(f"{config.epochs} epochs of {len(train_dl)} steps are too few for a one-cycle schedule that "
-                         f"warms up over {config.pct_start:.0%} of them: use more epochs, data or a smaller batch size") from None
-    scaler = make_scaler(precision, device)
+    optimizer = make_optimizer(model, config.max_lr, config.optimizer, momentum=config.momentum,
+                               weight_decay=config.weight_decay)
+    scheduler, scaler = _one_cycle(optimizer, config, len(train_dl)), make_scaler(precision, device)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     history, start = History(config=asdict(config)), 0
     if resume and checkpoint and Path(checkpoint).exists():
-        ckpt = load_checkpoint(checkpoint)
-        load_weights(model, ckpt)
-        for part, state in ((optimizer, 'optimizer'), (scheduler, 'scheduler'), (scaler, 'scaler')):
-            part.load_state_dict(ckpt[state])
-        history, start = History(**ckpt['history']), ckpt['epoch']
-        set_rng_states(ckpt['rng'])
-        log(f"resumed from {checkpoint} after epoch {start}")
-    step_fn = torch.compile(model) if config.compile else model
-    eval_fn = step_fn
+        history, start = _resume(checkpoint, model, optimizer, scheduler, scaler, config, data, log)
+    step_fn = eval_fn = torch.compile(model) if config.compile else model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
         step_fn = DistributedDataParallel(step_fn, device_ids=[device.index] if device.type == 'cuda' else None)
@@ -191,26 +287,20 @@ def fit(model: ResNet18, data: ImageData, config: TrainConfig | None = None, che
         t0 = time.time()
         train_dl.set_epoch(epoch)
         model.train()
-        total_loss, correct, n = torch.zeros((), device=device), torch.zeros((), device=device), 0
-        bar = tqdm(train_dl, desc=f'epoch {epoch + 1}/{config.epochs}', disable=not progress, leave=False)
-        for x, y in bar:
-            lr = optimizer.param_groups[0]['lr']
-            loss, logits = train_step(step_fn, x, y, loss_fn, optimizer, scaler, precision)
-            scheduler.step()
-            total_loss += loss * len(y); correct += (logits.argmax(1) == y).sum(); n += len(y)
-            history.lrs.append(lr); history.losses.append(loss.item())
-            bar.set_postfix(loss=f'{total_loss.item() / n:.3f}', acc=f'{correct.item() / n:.3f}', refresh=False)
-        if world > 1:  # the epoch's metrics over all processes, and process 0's BatchNorm statistics everywhere
-            for buffer in model.buffers(): dist.broadcast(buffer, 0)
-            totals = torch.stack([total_loss.float(), correct.float(), torch.tensor(float(n), device=device)])
-            dist.all_reduce(totals)
-            total_loss, correct, n = totals[0], totals[1], int(totals[2].item())
+        with tqdm(total=len(train_dl), desc=f'epoch {epoch + 1}/{config.epochs}', disable=not progress,
+                  leave=False) as bar:
+            try: total_loss, correct, n = _train_epoch(step_fn, train_dl, loss_fn, optimizer, scheduler, scaler,
+                                                       precision, history, bar)
+            except TrainingDiverged as e:
+                kept = f"{checkpoint} holds epoch {epoch}, the last good one" if checkpoint and epoch else "nothing was saved"
+                raise TrainingDiverged(f"{e} in epoch {epoch + 1}; {kept}. Lower max_lr (it is {config.max_lr:.3g})") from None
+        if world > 1: total_loss, correct, n = _sum_over_processes(model, total_loss, correct, n, device)
         test_loss, test_acc = evaluate(eval_fn, test_dl, loss_fn, precision, device)
         row = dict(epoch=epoch + 1, train_loss=total_loss.item() / n, train_acc=correct.item() / n,
-                   test_loss=test_loss, test_acc=test_acc, lr=lr, seconds=time.time() - t0)
+                   test_loss=test_loss, test_acc=test_acc, lr=history.lrs[-1], seconds=time.time() - t0)
         history.epochs.append(row)
         if checkpoint and rank == 0:
-            save_checkpoint(checkpoint, model, optimizer, scheduler, scaler, epoch + 1, history, config)
+            save_checkpoint(checkpoint, model, optimizer, scheduler, scaler, epoch + 1, history, config, data)
         if world > 1: dist.barrier()  # the checkpoint is complete before any process goes on
         log(_log_line(row))
     return history
@@ -252,14 +342,11 @@ class Predictions:
 def predict(model, split: ImageSplit, mean, std, batch_size: int = 512, device=None, precision='fp32') -> Predictions:
     "Class probabilities of `model` for every image of `split`, in order."
     device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    probs = []
-    try:
+    with evaluating(model):
+        probs = []
         for x, _ in BatchLoader(split, mean, std, batch_size, device=device):
-            with autocast(precision, device): probs.append(model(x).float().softmax(1).cpu())
-    finally: model.train(was_training)
-    return Predictions(torch.cat(probs), split.labels.cpu(), split.classes)
+            with autocast(precision, device): probs.append(model(x).float().softmax(1))
+    return Predictions(torch.cat(probs).cpu(), split.labels.cpu(), split.classes)
 
 # %% ../nbs/03_train.ipynb #88ab80fd
 def plot_confusion(preds: Predictions, normalize: bool = True, size: float = 4.5):
@@ -282,10 +369,13 @@ def plot_confusion(preds: Predictions, normalize: bool = True, size: float = 4.5
     return fig
 
 # %% ../nbs/03_train.ipynb #130e06bd
+def mistake_caption(classes, predicted: int, true: int, confidence: float) -> str:
+    "'predicted: <class> (<confidence>)' over 'true: <class>'."
+    return f"predicted: {classes[predicted]} ({confidence:.0%})\ntrue: {classes[true]}"
+
 def mistake_title(preds: Predictions, i: int) -> str:
-    "'predicted: <class> (<confidence>)' over 'true: <class>' for image `i`."
-    p, t = preds.preds[i].item(), preds.labels[i].item()
-    return f"predicted: {preds.classes[p]} ({preds.confidence[i].item():.0%})\ntrue: {preds.classes[t]}"
+    "The caption of image `i` of `preds`."
+    return mistake_caption(preds.classes, preds.preds[i].item(), preds.labels[i].item(), preds.confidence[i].item())
 
 def show_mistakes(split: ImageSplit, preds: Predictions, nrows: int = 2, ncols: int = 5, size: float = 1.9):
     "A grid of the worst misclassified images of `split`, titled with predicted and true class and confidence."
@@ -293,77 +383,3 @@ def show_mistakes(split: ImageSplit, preds: Predictions, nrows: int = 2, ncols: 
     if len(idx) == 0: raise ValueError("there are no misclassified images to show")
     return show_batch(split.images[idx.to(split.images.device)], split.labels[idx], split.classes, ncols=ncols,
                       nrows=nrows, titles=[mistake_title(preds, i) for i in idx], size=size)
-
-# %% ../nbs/03_train.ipynb #9a38776a
-def _subset(split: ImageSplit, n: int | None, seed: int) -> ImageSplit:
-    if not n or n >= len(split): return split
-    return split[torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:n].sort().values]
-
-def write_results(out, history: History, preds: Predictions, split: ImageSplit, dpi: int = 80) -> dict:
-    "Write a finished run's `history.json` and its curves, confusion matrix and mistakes (PNG) to `out`."
-    import matplotlib.pyplot as plt
-    files = {'history': Path(out) / 'history.json'}
-    history.to_json(files['history'])
-    figures = {'curves': history.plot(), 'confusion': plot_confusion(preds)}
-    if len(preds.misclassified()): figures['mistakes'] = show_mistakes(split, preds)
-    for name, fig in figures.items():
-        files[name] = Path(out) / f'{name}.png'
-        fig.savefig(files[name], dpi=dpi)
-        plt.close(fig)
-    return files
-
-def train_model(data=None, out='runs/train', norm='batch', max_lr='0.2', resume=False, subset=None, device=None,
-                progress=True, log=print, **config) -> dict:
-    "Train a `ResNet18` on `data` (a source or an `ImageData`) and write checkpoint, history and plots to `out`."
-    import matplotlib.pyplot as plt
-    from cifar_gradcam.data import load_data
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    data = data if isinstance(data, ImageData) else load_data(data, progress=progress)
-    if subset: data = ImageData(_subset(data.train, subset, 0), _subset(data.test, subset, 1), data.source, data.mean, data.std)
-    device = torch.device(device) if device else default_device()
-    seed_everything(config.get('seed', 0))
-    model = ResNet18(norm=norm, num_classes=len(data.classes))
-    files = {}
-    if str(max_lr) == 'auto':
-        from cifar_gradcam.lrfinder import lr_find
-        batch_size = config.get('batch_size', TrainConfig.batch_size)
-        train_dl, _ = data.loaders(batch_size, augment=Augment() if config.get('augment', True) else None, device=device)
-        found = lr_find(model, train_dl, optimizer=config.get('optimizer', 'sgd'), device=device, progress=progress)
-        max_lr = found.suggested
-        files['lr_find'] = out / 'lr_find.png'
-        found.plot().savefig(files['lr_find'], dpi=80); plt.close('all')
-        log(f"LR range test suggests max_lr {max_lr:.3g}")
-    cfg = TrainConfig(max_lr=float(max_lr), **config)
-    files['checkpoint'] = out / 'models' / f'resnet18-{norm}.pt'
-    history = fit(model, data, cfg, checkpoint=files['checkpoint'], resume=resume, device=device, progress=progress, log=log)
-    preds = predict(model, data.test, data.mean, data.std, device=device)
-    files.update(write_results(out, history, preds, data.test))
-    log(f"test accuracy {100 * preds.accuracy:.2f}%; wrote " + ', '.join(str(p) for p in files.values()))
-    return dict(files=files, history=history, predictions=preds, model=model)
-
-# %% ../nbs/03_train.ipynb #7ec9912e
-from fastcore.script import call_parse, bool_arg
-
-@call_parse
-def train_cli(
-    data: str = None,          # data source: 'cifar10', 'shapes', a folder or an archive (default: $CIFAR_GRADCAM_DATA or 'cifar10')
-    epochs: int = 30,          # training epochs
-    batch_size: int = 512,     # batch size
-    max_lr: str = '0.2',       # peak learning rate of the one-cycle schedule, or 'auto' to run the LR range test
-    norm: str = 'batch',       # 'batch' (BatchNorm) or 'layer' (GroupNorm(1, C))
-    optimizer: str = 'sgd',    # 'sgd' (Nesterov momentum) or 'adamw'
-    weight_decay: float = 5e-4,  # weight decay
-    label_smoothing: float = 0.1,  # label smoothing of the cross-entropy loss
-    augment: bool_arg = True,  # random crop, flip and cutout ('False' to train on the images as they are)
-    precision: str = 'auto',   # 'auto', 'fp32', 'bf16' or 'fp16'
-    seed: int = 0,             # seed for every random number generator
-    out: str = 'runs/train',   # output folder: models/, history.json and the plots go here
-    resume: bool = False,      # continue from the checkpoint in <out>/models/ if there is one
-    subset: int = None,        # train and test on a random subset of this many images of each split
-    device: str = None,        # 'cuda', 'cpu', ... (default: the best available)
-):
-    "Train the CIFAR ResNet18 and write its checkpoint, history and plots."
-    import matplotlib; matplotlib.use('Agg')
-    train_model(data, out, norm=norm, max_lr=max_lr, resume=resume, subset=subset, device=device, epochs=epochs,
-                batch_size=batch_size, optimizer=optimizer, weight_decay=weight_decay, label_smoothing=label_smoothing,
-                augment=augment, precision=precision, seed=seed)
