@@ -5,7 +5,7 @@
 # %% ../nbs/00_data.ipynb #d0a19147
 from __future__ import annotations
 
-import hashlib, json, math, numbers, os, pickle, shutil, tarfile, tempfile, zipfile
+import errno, hashlib, io, json, lzma, math, numbers, os, pickle, shutil, tarfile, tempfile, warnings, zipfile, zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +17,10 @@ from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['CIFAR10_CLASSES', 'IMAGE_SUFFIXES', 'ARCHIVE_SUFFIXES', 'ACCEPTED_SOURCES', 'SHAPES', 'ImageSplit', 'channel_stats',
-           'normalize', 'denormalize', 'ImageData', 'default_cache_dir', 'atomic_write', 'atomic_save', 'json_text',
-           'write_json', 'load_data', 'make_shapes', 'Augment', 'default_device', 'BatchLoader', 'ImageDataset',
-           'show_batch']
+__all__ = ['CIFAR10_CLASSES', 'IMAGE_SUFFIXES', 'ARCHIVE_SUFFIXES', 'ACCEPTED_SOURCES', 'MAX_PIXELS', 'SHAPES', 'ImageSplit',
+           'channel_stats', 'normalize', 'denormalize', 'ImageData', 'default_cache_dir', 'DiskFullError',
+           'check_space', 'atomic_write', 'atomic_save', 'json_text', 'write_json', 'load_data', 'make_shapes',
+           'Augment', 'default_device', 'BatchLoader', 'ImageDataset', 'show_batch']
 
 # %% ../nbs/00_data.ipynb #3a763e56
 @dataclass
@@ -135,19 +135,46 @@ def _umask() -> int:
     mask = os.umask(0); os.umask(mask)
     return mask
 
+class DiskFullError(OSError):
+    "A file could not be written for lack of space; the message says which, how much it needs, and where to go instead."
+
+def _size(n: int) -> str: return f'{n / 2**20:,.1f} MB' if n >= 2**20 else f'{n / 2**10:,.1f} KB'
+
+def _free_bytes(folder: Path) -> int:
+    folder = Path(folder).absolute()
+    while not folder.exists(): folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+def _is_disk_full(e: BaseException) -> bool:
+    return isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+def _no_room(what, needed: int, folder, reason: str = 'not enough free space') -> DiskFullError:
+    return DiskFullError(f"cannot write {what}: {reason}. It needs {_size(needed)} and {_size(_free_bytes(folder))} "
+                         f"are free in {folder}. Free some space, or point CIFAR_GRADCAM_CACHE (data sets) or --out "
+                         f"(checkpoints and reports) at a disk with room")
+
+def check_space(folder, needed: int, what):
+    "Raise `DiskFullError` if `folder`'s disk has less than `needed` bytes free for `what`."
+    if _free_bytes(folder) < needed: raise _no_room(what, needed, folder)
+
 def atomic_write(path, write) -> Path:
-    "Call `write(file)` on a temporary file beside `path`, then rename it to `path`: all of it is written, or none."
+    "Call `write(file)`, then put what it wrote in `path` through a temporary file: all of it is written, or none."
     path = Path(path)
+    buffer = io.BytesIO()
+    write(buffer)
+    content = buffer.getbuffer()
     path.parent.mkdir(parents=True, exist_ok=True)
+    check_space(path.parent, len(content), path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
-            write(f)
+            f.write(content)
             f.flush(); os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if _is_disk_full(e): raise _no_room(path, len(content), path.parent, e.strerror) from e
         raise
     return path
 
@@ -173,19 +200,59 @@ def write_json(obj, path) -> Path:
     return atomic_write(path, lambda f: f.write(text.encode()))
 
 # %% ../nbs/00_data.ipynb #77c59718
+_NUMPY_MULTIARRAY = ('numpy.core.multiarray', 'numpy._core.multiarray')  # NumPy 1's name and NumPy 2's
+_BATCH_GLOBALS = {('_codecs', 'encode'), ('numpy', 'ndarray'), ('numpy', 'dtype'),
+                  *((module, name) for module in _NUMPY_MULTIARRAY for name in ('_reconstruct', 'scalar'))}
+
+class _Refused(pickle.UnpicklingError): pass
+
+class _BatchUnpickler(pickle.Unpickler):
+    "An unpickler that builds only what CIFAR-10's batches hold, and refuses every other global."
+    def find_class(self, module, name):
+        if (module, name) not in _BATCH_GLOBALS:
+            raise _Refused(f"it refers to {module}.{name}, which a CIFAR-10 batch never does")
+        if module in _NUMPY_MULTIARRAY: return getattr(_multiarray(), name)  # whichever this NumPy has
+        return super().find_class(module, name)
+
+def _multiarray():
+    try: from numpy._core import multiarray
+    except ImportError: from numpy.core import multiarray
+    return multiarray
+
 def _read_pickle(path: Path):
     if not path.is_file(): raise FileNotFoundError(f"{path.parent} looks like a cifar-10-batches-py folder but has no {path.name}")
-    with open(path, 'rb') as f: return pickle.load(f, encoding='bytes')
+    try:
+        with open(path, 'rb') as f: return _BatchUnpickler(f, encoding='bytes').load()
+    except _Refused as e:
+        raise ValueError(f"refusing to read {path}: {e}. A CIFAR-10 batch holds only dicts, lists, bytes, numbers "
+                         f"and NumPy arrays") from e
+    except Exception as e:
+        raise ValueError(f"cannot read {path} as a CIFAR-10 batch: {e or type(e).__name__} (damaged or truncated?)") from e
+
+def _batch_arrays(path: Path):
+    "Images `(n, 3, 32, 32)` and labels `(n,)` of one batch file, checked to be what the format says."
+    batch = _read_pickle(path)
+    data, labels = (batch.get(b'data'), batch.get(b'labels')) if isinstance(batch, dict) else (None, None)
+    if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2 and data.shape[1] == 3072):
+        raise ValueError(f"{path} is not a CIFAR-10 batch: expected b'data', a uint8 array (n, 3072)")
+    labels = np.asarray(labels if isinstance(labels, (list, np.ndarray)) else [], dtype=object)
+    if len(labels) != len(data) or not all(isinstance(l, numbers.Integral) for l in labels):
+        raise ValueError(f"{path} is not a CIFAR-10 batch: expected b'labels', {len(data)} whole numbers")
+    return torch.from_numpy(data.reshape(-1, 3, 32, 32).copy()), torch.from_numpy(labels.astype(np.int64))
 
 def _load_cifar_batches(folder: Path) -> ImageData:
     "CIFAR-10 from the pickled `data_batch_1..5`, `test_batch` and `batches.meta` in `folder`."
     def read(names):
-        batches = [_read_pickle(folder / n) for n in names]
-        images = np.concatenate([b[b'data'] for b in batches]).reshape(-1, 3, 32, 32)
-        labels = np.concatenate([np.asarray(b[b'labels']) for b in batches])
-        return torch.from_numpy(images), torch.from_numpy(labels).long()
+        parts = [_batch_arrays(folder / n) for n in names]
+        return torch.cat([images for images, _ in parts]), torch.cat([labels for _, labels in parts])
     meta = folder / 'batches.meta'
-    classes = ([c.decode() for c in _read_pickle(meta)[b'label_names']] if meta.exists() else CIFAR10_CLASSES)
+    classes = CIFAR10_CLASSES
+    if meta.exists():
+        content = _read_pickle(meta)
+        names = content.get(b'label_names') if isinstance(content, dict) else None
+        if not (isinstance(names, list) and names and all(isinstance(c, (bytes, str)) for c in names)):
+            raise ValueError(f"{meta} is not CIFAR-10's batches.meta: expected b'label_names', a list of names")
+        classes = [c.decode() if isinstance(c, bytes) else c for c in names]
     train = ImageSplit(*read([f'data_batch_{i}' for i in range(1, 6)]), classes)
     test = ImageSplit(*read(['test_batch']), classes)
     return ImageData(train, test, source=str(folder))
@@ -193,13 +260,16 @@ def _load_cifar_batches(folder: Path) -> ImageData:
 # %% ../nbs/00_data.ipynb #fa8750f4
 def _load_torchvision_cifar10(cache_dir: Path) -> ImageData:
     from torchvision.datasets import CIFAR10
+    from torchvision.datasets.utils import check_integrity, download_and_extract_archive
     root = cache_dir / 'cifar10'
-    try:
-        for train in (True, False): CIFAR10(root, train=train, download=True)
-    except Exception as e:
-        raise RuntimeError(f"Could not download CIFAR-10 into {root} ({e}). Offline, name a local copy instead: "
-                           f"{ACCEPTED_SOURCES}") from e
-    data = _load_cifar_batches(root / 'cifar-10-batches-py')
+    folder = root / CIFAR10.base_folder
+    expected = CIFAR10.train_list + CIFAR10.test_list + [[CIFAR10.meta['filename'], CIFAR10.meta['md5']]]
+    if not all(check_integrity(str(folder / name), md5) for name, md5 in expected):
+        try: download_and_extract_archive(CIFAR10.url, str(root), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
+        except Exception as e:
+            raise RuntimeError(f"Could not download CIFAR-10 into {root} ({e}). Offline, name a local copy instead: "
+                               f"{ACCEPTED_SOURCES}") from e
+    data = _load_cifar_batches(folder)
     data.source = 'cifar10'
     return data
 
@@ -219,17 +289,27 @@ def _image_files(split_dir: Path, classes=None):
     return found, items
 
 # %% ../nbs/00_data.ipynb #c36ab46b
+MAX_PIXELS = 4096 * 4096  # larger images are refused from their header, before they are decoded
+
 def _decode(path: Path, size: int = 32, resize: bool = False) -> np.ndarray:
     "One image as a uint8 array `(size, size, 3)`; anything else is an error unless `resize`."
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():
+            warnings.simplefilter('error', Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
+            width, height = img.size  # from the header: nothing is decoded yet
+            if not (img.mode == 'RGB' and img.size == (size, size)) and not resize:
+                raise ValueError(f"image {path} is {width}x{height} {img.mode}; expected {size}x{size} RGB "
+                                 f"(pass resize=True to convert and resize it)")
+            if width * height > MAX_PIXELS:
+                raise ValueError(f"image {path} is {width}x{height}, more than the {MAX_PIXELS:,} pixels accepted "
+                                 f"(a decompression bomb?)")
             img.load()
             if img.mode == 'RGB' and img.size == (size, size): return np.asarray(img)
-            if not resize:
-                raise ValueError(f"image {path} is {img.size[0]}x{img.size[1]} {img.mode}; expected {size}x{size} RGB "
-                                 f"(pass resize=True to convert and resize it)")
             return np.asarray(img.convert('RGB').resize((size, size), Image.BILINEAR))
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as e:
         raise ValueError(f"cannot read image {path}: {e}") from e
 
 # %% ../nbs/00_data.ipynb #1cb569d4
@@ -240,12 +320,25 @@ def _tree_key(items, resize) -> str:
         h.update(f'{path}|{label}|{st.st_size}|{st.st_mtime_ns}\n'.encode())
     return h.hexdigest()[:20]
 
+def _read_cache(cache: Path, classes, n_train: int, n_test: int) -> dict | None:
+    "The decoded tree in `cache` if it is whole and fits the tree; else None, with a warning if it was there."
+    if not cache.exists(): return None
+    try:
+        d = torch.load(cache, weights_only=True)
+        sizes = [(d[f'{s}_images'].dtype, tuple(d[f'{s}_images'].shape[:2]), tuple(d[f'{s}_labels'].shape))
+                 for s in ('train', 'test')]
+        if d['classes'] != classes or sizes != [(torch.uint8, (n, 3), (n,)) for n in (n_train, n_test)]:
+            raise ValueError('it holds other images than the tree')
+        return d
+    except Exception as e:
+        warnings.warn(f"the cache {cache} is damaged ({e or type(e).__name__}); decoding the images again")
+        return None
+
 def _load_image_folder(root: Path, cache_dir: Path, resize=False, progress=True) -> ImageData:
     classes, train_items = _image_files(root / 'train')
     _, test_items = _image_files(root / 'test', classes)
     cache = cache_dir / f'imagefolder-{_tree_key(train_items + test_items, resize)}.pt'
-    if cache.exists():
-        d = torch.load(cache, weights_only=True)
+    if (d := _read_cache(cache, classes, len(train_items), len(test_items))) is not None:
         return ImageData(ImageSplit(d['train_images'], d['train_labels'], d['classes']),
                          ImageSplit(d['test_images'], d['test_labels'], d['classes']),
                          source=str(root), mean=d['mean'], std=d['std'], from_cache=True)
@@ -261,24 +354,67 @@ def _load_image_folder(root: Path, cache_dir: Path, resize=False, progress=True)
     return data
 
 # %% ../nbs/00_data.ipynb #1be61fb9
+_MANIFEST = '.cifar_gradcam-extracted.json'
+
+def _contents(folder: Path) -> dict:
+    "How many files `folder` holds, and their bytes (the manifest left out)."
+    sizes = [p.stat().st_size for p in folder.rglob('*') if p.is_file() and p.name != _MANIFEST]
+    return dict(files=len(sizes), bytes=sum(sizes))
+
+def _is_whole(folder: Path) -> bool:
+    try: return json.loads((folder / _MANIFEST).read_text()) == _contents(folder)
+    except (OSError, ValueError): return False
+
+def _unpacked_size(archive: Path) -> int:
+    "What extracting `archive` needs on disk, as far as its own records tell without unpacking it."
+    name = archive.name.lower()
+    try:
+        if name.endswith('.zip'):
+            with zipfile.ZipFile(archive) as z: return sum(i.file_size for i in z.infolist())
+        if name.endswith(('.gz', '.tgz')):  # gzip's trailer: the unpacked size modulo 4 GiB
+            with open(archive, 'rb') as f:
+                f.seek(-4, os.SEEK_END)
+                return max(int.from_bytes(f.read(4), 'little'), archive.stat().st_size)
+    except (OSError, zipfile.BadZipFile): pass  # a damaged archive is reported when it is extracted
+    return archive.stat().st_size
+
+def _untar(archive: Path, dest: Path):
+    with tarfile.open(archive) as t:
+        t.extractall(dest, filter='data')
+        t.fileobj.seek(t.offset)  # where tarfile stopped: from there on, only the tar file's zero padding
+        while chunk := t.fileobj.read(1 << 20):  # reading to the end checks a compressed stream's CRC
+            if chunk.count(0) != len(chunk):
+                raise tarfile.ReadError(f"its listing stops at byte {t.offset:,} of the unpacked archive, "
+                                        f"but data follows")
+
+def _is_damage(e: BaseException) -> bool:
+    return (isinstance(e, (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError))
+            or (isinstance(e, OSError) and e.errno is None))  # gzip.BadGzipFile and bz2's errors carry no errno
+
 def _extract(archive: Path, cache_dir: Path) -> Path:
     st = archive.stat()
     key = hashlib.sha1(f'{archive.resolve()}|{st.st_size}|{st.st_mtime_ns}'.encode()).hexdigest()[:12]
     dest = cache_dir / 'extracted' / f'{archive.name}-{key}'
-    if dest.exists(): return dest
+    if _is_whole(dest): return dest
+    if dest.exists():
+        warnings.warn(f"the extracted copy {dest} is incomplete or changed; extracting {archive} again")
+        shutil.rmtree(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    needed = _unpacked_size(archive)
+    check_space(dest.parent, needed, f"the files of {archive}")
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix='.tmp-'))
     try:
         if archive.name.lower().endswith('.zip'):
             with zipfile.ZipFile(archive) as z: z.extractall(tmp)
-        else:
-            with tarfile.open(archive) as t: t.extractall(tmp, filter='data')
+        else: _untar(archive, tmp)
+        (tmp / _MANIFEST).write_text(json.dumps(_contents(tmp)))
         os.replace(tmp, dest)
-    except (tarfile.TarError, zipfile.BadZipFile) as e:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ValueError(f"cannot extract archive {archive}: {e}") from e
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if _is_disk_full(e): raise _no_room(f"the files of {archive}", needed, dest.parent, e.strerror) from e
+        if _is_damage(e):
+            raise ValueError(f"archive {archive} is damaged or truncated ({e or type(e).__name__}); nothing of it "
+                             f"was kept. Download or copy it again") from e
         raise
     return dest
 
