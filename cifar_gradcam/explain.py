@@ -17,13 +17,14 @@ from tqdm.auto import tqdm
 
 from .data import ImageSplit, normalize
 from .model import evaluating
-from .gradcam import (CAMWarning, GRADIENT_METHODS, METHODS, GradCAM, overlay, resolve_layers,
-                                   _check_targets)
+from .gradcam import (CAMWarning, GRADIENT_METHODS, METHODS, GradCAM, colormap_table, gradient_picture,
+                                   guided_backprop, guided_grad_cam, overlay, resolve_layers, _check_targets)
 from .train import Predictions, mistake_caption
 
 # %% auto #0
-__all__ = ['MAP_SOURCES', 'MistakeCAMs', 'explain_mistakes', 'DeletionInsertion', 'area_under', 'deletion_insertion',
-           'pointing_game', 'with_random_weights', 'FaithfulnessReport', 'faithfulness', 'CAMExplorer']
+__all__ = ['MAP_SOURCES', 'EXPLORER_VIEWS', 'MistakeCAMs', 'explain_mistakes', 'DeletionInsertion', 'area_under',
+           'deletion_insertion', 'pointing_game', 'with_random_weights', 'FaithfulnessReport', 'faithfulness',
+           'colour_scale', 'CAMExplorer']
 
 # %% ../nbs/05_explain.ipynb #a9d42fd8
 @dataclass
@@ -259,100 +260,306 @@ def faithfulness(model: nn.Module, split: ImageSplit, mean, std, layer: str = 'l
     return FaithfulnessReport(layer, method, len(chosen), steps, baseline if isinstance(baseline, str) else 'images',
                               scores, curves)
 
-# %% ../nbs/05_explain.ipynb #da5c44e5
-def _png(picture: torch.Tensor, size: int) -> bytes:
-    "A (3, H, W) picture in [0, 1] as PNG bytes, scaled up to `size` pixels with nearest-neighbour sampling."
+# %% ../nbs/05_explain.ipynb #bfea2f8d
+def _png(picture: torch.Tensor, size) -> bytes:
+    "A (3, H, W) picture in [0, 1] as PNG bytes, scaled to `size` pixels (a side, or `(width, height)`), unblurred."
     import io
     from PIL import Image
+    width, height = (size, size) if isinstance(size, int) else size
     array = (picture.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
     buffer = io.BytesIO()
-    Image.fromarray(array).resize((size, size), Image.NEAREST).save(buffer, format='png')
+    Image.fromarray(array).resize((width, height), Image.NEAREST).save(buffer, format='png')
     return buffer.getvalue()
 
-def _probability_bars(top: list) -> str:
-    rows = ''.join(f"<tr><td style='padding-right:6px'>{html.escape(name)}</td><td style='width:120px'><div style='background:"
-                   f"#4c72b0;height:10px;width:{100 * p:.1f}%'></div></td><td style='padding-left:6px'>{p:.1%}</td>"
-                   f"</tr>" for name, p in top)
-    return f"<b>top probabilities</b><table style='font-size:12px'>{rows}</table>"
+# %% ../nbs/05_explain.ipynb #930ff99b
+def colour_scale(cmap='jet',        # the maps' colormap, by name or as a `Colormap`
+                 steps: int = 64):  # colours in the strip
+    "The colours `(3, 1, steps)` that `overlay` gives map values 0 .. 1, left to right."
+    if steps < 2: raise ValueError(f"steps must be >= 2 (the two ends of the scale); got {steps}")
+    values = torch.linspace(0, 1, steps)[None, None]
+    return overlay(torch.zeros(1, 3, 1, steps), values, alpha=1, cmap=cmap)[0]
 
-# %% ../nbs/05_explain.ipynb #9039c2e5
+# %% ../nbs/05_explain.ipynb #c0b832f4
+def _probability_bars(probs: torch.Tensor, classes: list, label: int, top_k: int) -> str:
+    "HTML bars of the `top_k` largest `probs`, the true class `label` marked (with its rank, if not among them)."
+    order = probs.argsort(descending=True, stable=True).tolist()
+    rows = order[:top_k] + ([] if label in order[:top_k] else [label])
+    def row(i):
+        true = i == label
+        mark = f" <b>&#10003; true</b>{'' if i in order[:top_k] else f' (#{order.index(i) + 1})'}" if true else ''
+        return (f"<tr><td style='padding-right:6px'>{html.escape(classes[i])}{mark}</td><td style='width:120px'>"
+                f"<div style='background:{'#2a9d3f' if true else '#4c72b0'};height:10px;width:{100 * probs[i]:.1f}%'>"
+                f"</div></td><td style='padding-left:6px'>{probs[i]:.1%}</td></tr>")
+    return f"<b>top probabilities</b><table style='font-size:12px'>{''.join(row(i) for i in rows)}</table>"
+
+# %% ../nbs/05_explain.ipynb #3731b301
+EXPLORER_VIEWS = {
+    'map': 'map for the class',
+    'contrastive': 'contrastive: predicted rather than true',
+    'counterfactual': 'counterfactual: against the class',
+    'guided backprop': 'guided backprop',
+    'guided grad-cam': 'guided grad-cam',
+    'side by side': 'side by side: predicted, true, contrastive',
+}
+
+# %% ../nbs/05_explain.ipynb #321d2d21
 class CAMExplorer:
     "An ipywidgets explorer of the misclassified images of `split` with their class-activation maps."
-    def __init__(self, model: nn.Module, split: ImageSplit, preds: Predictions, mean, std,
-                 layers=('layer1', 'layer2', 'layer3', 'layer4'), methods=tuple(GRADIENT_METHODS) + ('eigencam',),
-                 layer: str = 'layer3', method: str = 'gradcam', alpha: float = 0.5, cmap='jet', top_k: int = 5,
-                 size: int = 192, indices=None):
+    def __init__(self,
+                 model: nn.Module, split: ImageSplit, preds: Predictions, mean, std,
+                 layers=('layer1', 'layer2', 'layer3', 'layer4'),   # the layers offered
+                 methods=tuple(GRADIENT_METHODS) + ('eigencam',),   # the methods offered (Score-CAM is slow)
+                 layer: str = 'layer3', method: str = 'gradcam',    # the first ones shown
+                 view: str = 'map',                                 # what to show first: one of `EXPLORER_VIEWS`
+                 opacity: float = 0.5,                              # of the heat map over the image
+                 cmap='jet', top_k: int = 5, size: int = 192,       # colormap, probabilities shown, picture pixels
+                 indices=None):                                     # images to explore; default: the mistakes
         _check_preds(preds, split)
         self.indices = preds.misclassified() if indices is None else torch.as_tensor(indices).flatten()
         if len(self.indices) == 0:
             raise ValueError("the model gets every image right: there are no mistakes to explore (pass `indices` to "
                              "explore other images)")
+        outside = (self.indices < 0) | (self.indices >= len(split))
+        if outside.any():
+            raise ValueError(f"indices must be images of the split, 0 .. {len(split) - 1}; got "
+                             f"{sorted(set(self.indices[outside].tolist()))}")
         self.model, self.split, self.preds, self.mean, self.std = model, split, preds, mean, std
-        self.layers, self.cmap, self.top_k, self.size = list(layers), cmap, top_k, size
-        resolve_layers(model, self.layers)
-        if layer not in self.layers: raise ValueError(f"layer {layer!r} is not one of the layers {self.layers}")
-        for m in methods:
-            if m not in METHODS: raise ValueError(f"unknown method {m!r}; choose from {', '.join(METHODS)}")
-        self.cam_calls, self._cache = 0, {}
-        self._build_widgets(layer, list(methods), method, alpha)
+        self.layers, self.methods, self.cmap, self.top_k, self.size = list(layers), list(methods), cmap, top_k, size
+        self._check_choices(layer, method, view, opacity)
+        self.cam_calls, self._cache, self._quiet = 0, {}, False
+        self._build_controls(layer, method, view, opacity)
+        self._build_pictures()
+        self._lay_out()
         self.update()
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
 
-# %% ../nbs/05_explain.ipynb #b602d814
+# %% ../nbs/05_explain.ipynb #311fff33
 @patch
-def _build_widgets(self: CAMExplorer, layer, methods, method, alpha):
+def _check_choices(self: CAMExplorer, layer, method, view, opacity):
+    resolve_layers(self.model, self.layers)
+    if layer not in self.layers: raise ValueError(f"layer {layer!r} is not one of the layers {self.layers}")
+    for m in self.methods:
+        if m not in METHODS: raise ValueError(f"unknown method {m!r}; choose from {', '.join(METHODS)}")
+    if method not in self.methods: raise ValueError(f"method {method!r} is not one of the methods {self.methods}")
+    if view not in EXPLORER_VIEWS: raise ValueError(f"unknown view {view!r}; choose one of {', '.join(EXPLORER_VIEWS)}")
+    if not 0 <= opacity <= 1: raise ValueError(f"opacity must be in [0, 1] (0: the image alone); got {opacity}")
+    if self.top_k < 1:
+        raise ValueError(f"top_k (the probabilities shown) must be >= 1; got {self.top_k}")
+    if self.size < 8: raise ValueError(f"size (the pictures' side in pixels) must be >= 8; got {self.size}")
+    colormap_table(self.cmap)  # an unknown colormap is an error now, not at the first picture
+
+# %% ../nbs/05_explain.ipynb #d44d1ddd
+@patch
+def _build_controls(self: CAMExplorer, layer, method, view, opacity):
     import ipywidgets as widgets
-    self.slider = widgets.IntSlider(0, 0, len(self.indices) - 1, description='mistake', continuous_update=False)
-    self.layer = widgets.Dropdown(options=self.layers, value=layer, description='layer')
-    self.method = widgets.Dropdown(options=methods, value=method, description='method')
+    style, third = {'description_width': 'initial'}, dict(width='32%', min_width='210px')
+    self.slider = widgets.IntSlider(1, 1, len(self.indices), description='mistake', readout=False,
+                                    continuous_update=False, style=style,
+                                    layout=widgets.Layout(width='45%', min_width='200px'))
+    self.position = widgets.HTML(layout=widgets.Layout(min_width='80px'))
+    self.previous = widgets.Button(description='previous', icon='chevron-left', layout=widgets.Layout(width='auto'))
+    self.next = widgets.Button(description='next', icon='chevron-right', layout=widgets.Layout(width='auto'))
+    self.layer = widgets.Dropdown(options=self.layers, value=layer, description='layer', style=style,
+                                  layout=widgets.Layout(**third))
+    self.method = widgets.Dropdown(options=self.methods, value=method, description='method', style=style,
+                                   layout=widgets.Layout(**third))
+    self.view = widgets.Dropdown(options=[(words, name) for name, words in EXPLORER_VIEWS.items()], value=view,
+                                 description='show', style=style, layout=widgets.Layout(**third))
     self.target = widgets.Dropdown(options=[('predicted', 'predicted'), ('true', 'true')] +
                                    [(f'class: {c}', i) for i, c in enumerate(self.split.classes)],
-                                   value='predicted', description='map for')
-    self.alpha = widgets.FloatSlider(alpha, min=0, max=1, step=0.05, description='alpha')
-    self.caption, self.probabilities = widgets.HTML(), widgets.HTML()
-    self.image, self.overlay = widgets.Image(format='png'), widgets.Image(format='png')
-    controls = [self.slider, self.layer, self.method, self.target, self.alpha]
-    for control in controls: control.observe(lambda change: self.update(), names='value')
-    self.widget = widgets.VBox([widgets.HBox(controls[:3]), widgets.HBox(controls[3:]), self.caption,
-                                widgets.HBox([self.image, self.overlay, self.probabilities])])
+                                   value='predicted', description='map for', style=style,
+                                   layout=widgets.Layout(**third))
+    self.pin = widgets.Checkbox(False, description='pin class', indent=False,
+                                layout=widgets.Layout(width='auto', min_width='100px'))
+    self.opacity = widgets.FloatSlider(opacity, min=0, max=1, step=0.05, description='map opacity',
+                                       continuous_update=False, style=style, layout=widgets.Layout(**third))
+    self.previous.on_click(lambda button: self.go(self.slider.value - 1))
+    self.next.on_click(lambda button: self.go(self.slider.value + 1))
+    self.slider.observe(self._moved, names='value')
+    for control in (self.layer, self.method, self.view, self.target, self.opacity):
+        control.observe(self._changed, names='value')
 
-# %% ../nbs/05_explain.ipynb #cacaba13
 @patch
-def maps(self: CAMExplorer, position: int, method: str, target: int) -> torch.Tensor:
-    "Maps `(n_layers, H, W)` of mistake `position` for class `target`, computed once and then kept."
-    key = (position, method, target)
+def _changed(self: CAMExplorer, change=None):
+    if not self._quiet: self.update()
+
+@patch
+def _moved(self: CAMExplorer, change=None):
+    "A new image: the class goes back to the predicted one, unless it is pinned."
+    if not self.pin.value: self._set_quietly(self.target, 'predicted')
+    self.update()
+
+@patch
+def _set_quietly(self: CAMExplorer, control, value):
+    "Set `control` without the redraw its change would start (the caller redraws once)."
+    self._quiet = True
+    try: control.value = value
+    finally: self._quiet = False
+
+# %% ../nbs/05_explain.ipynb #ff367ee8
+@patch
+def go(self: CAMExplorer, number: int):
+    "Show mistake `number`, counted from 1 as the position reads."
+    if not 1 <= number <= len(self.indices):
+        raise ValueError(f"there are mistakes 1 .. {len(self.indices)}; got {number}")
+    self.slider.value = number
+
+# %% ../nbs/05_explain.ipynb #e5fcae70
+@patch
+def _build_pictures(self: CAMExplorer):
+    import ipywidgets as widgets
+    def panel():
+        picture = widgets.Image(format='png', layout=widgets.Layout(width=f'{self.size}px', max_width='100%'))
+        return widgets.VBox([widgets.HTML(), picture], layout=widgets.Layout(
+            width=f'{self.size + 8}px', max_width='100%', margin='0 8px 8px 0'))
+    self.panels = [panel() for _ in range(4)]
+    strip = widgets.Image(value=_png(colour_scale(self.cmap), (self.size // 2 + 32, 12)), format='png')
+    self.scale = widgets.VBox([widgets.HTML("<span style='font-size:12px'>map value, scaled to its maximum</span>"),
+                               widgets.HBox([widgets.HTML('0&nbsp;'), strip, widgets.HTML('&nbsp;1')])],
+                              layout=widgets.Layout(margin='0 12px 8px 0'))
+    self.caption, self.probabilities, self.note = widgets.HTML(), widgets.HTML(), widgets.HTML()
+
+@patch
+def _lay_out(self: CAMExplorer):
+    import ipywidgets as widgets
+    def row(children):
+        return widgets.Box(children, layout=widgets.Layout(display='flex', flex_flow='row wrap', align_items='center',
+                                                           width='100%'))
+    self.rows = [row([self.slider, self.position, self.previous, self.next]),
+                 row([self.layer, self.method, self.view]), row([self.target, self.pin, self.opacity])]
+    pictures = row(self.panels + [widgets.VBox([self.scale, self.probabilities])])
+    pictures.layout.align_items = 'flex-start'
+    self.widget = widgets.VBox(self.rows + [self.note, self.caption, pictures], layout=widgets.Layout(width='100%'))
+    self.widget.add_class('cam-explorer')  # for the page's tests and styles
+    for name in ('slider', 'previous', 'next', 'layer', 'method', 'view', 'target', 'pin', 'opacity', 'caption',
+                 'note', 'probabilities'):
+        getattr(self, name).add_class(f'cam-{name}')
+    for panel in self.panels: panel.add_class('cam-panel')
+
+# %% ../nbs/05_explain.ipynb #469bca7e
+@patch
+def _settle_controls(self: CAMExplorer) -> dict:
+    "Disable the controls that do nothing for the chosen method and view; return why, per control."
+    method = self.method.value
+    if method not in GRADIENT_METHODS: self._set_quietly(self.view, 'map')
+    view, why = self.view.value, {}
+    if method not in GRADIENT_METHODS:
+        why['view'] = (f"{method} follows no gradient: contrastive, counterfactual and guided maps need one of "
+                       f"{', '.join(GRADIENT_METHODS)}")
+    if method == 'eigencam':
+        why['target'] = "eigencam's map is the same for every class (the first principal component of the layer)"
+    if view in ('contrastive', 'side by side'):
+        why['target'] = "the contrastive map is for the predicted class rather than the true one" + (
+            ", next to their own maps" if view == 'side by side' else '')
+    if view.startswith('guided'):
+        why['method'] = ("Guided Backprop uses no CAM method" if view == 'guided backprop' else
+                         "Guided Grad-CAM is Guided Backprop times the Grad-CAM map, by its definition")
+        why['opacity'] = "a gradient picture is shown on its own, not over the image"
+    if view == 'guided backprop': why['layer'] = "Guided Backprop is the gradient at the input pixels: it has no layer"
+    if 'target' in why: why['pin'] = why['target']
+    words = dict(layer='layer', method='method', view='show', target='map for', pin='pin class', opacity='map opacity')
+    for name in words: getattr(self, name).disabled = name in why
+    controls_by_reason = {}
+    for name, reason in why.items(): controls_by_reason.setdefault(reason, []).append(f'"{words[name]}"')
+    self.note.value = ''.join(
+        f"<div style='font-size:12px;line-height:1.4;color:#666'>{' and '.join(names)} "
+        f"{'is' if len(names) == 1 else 'are'} off: {html.escape(reason)}</div>"
+        for reason, names in controls_by_reason.items())
+    return why
+
+# %% ../nbs/05_explain.ipynb #38f8568c
+@patch
+def _kept(self: CAMExplorer, key: tuple, compute) -> torch.Tensor:
+    "`compute()` (one call of the engine) the first time `key` is asked for, and what it gave after that."
     if key not in self._cache:
-        index = self.indices[position].item()
-        x = normalize(self.split.images[index:index + 1].to(next(self.model.parameters()).device),
-                      self.mean, self.std)
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore', CAMWarning)
-            self._cache[key] = GradCAM(self.model, self.layers, method)(x, [target])[0].cpu()
+            warnings.simplefilter('ignore', CAMWarning)  # an empty map is shown as one; a warning per redraw is noise
+            self._cache[key] = compute().cpu()
         self.cam_calls += 1
     return self._cache[key]
 
-# %% ../nbs/05_explain.ipynb #51271d97
+@patch
+def _x(self: CAMExplorer, index: int) -> torch.Tensor:
+    return normalize(self.split.images[index:index + 1].to(next(self.model.parameters()).device), self.mean, self.std)
+
+# %% ../nbs/05_explain.ipynb #e143fb48
+@patch
+def maps(self: CAMExplorer,
+         index: int,                    # the image's index in the split
+         method: str, target: int,      # the method, and the class the map is for
+         contrast: int | None = None,   # the class whose score is subtracted: the map of "target rather than this"
+         counterfactual: bool = False): # the map of what speaks against `target`
+    "Maps `(n_layers, H, W)` of image `index` for class `target`: one `GradCAM` call for all the layers, then kept."
+    return self._kept(('maps', index, method, target, contrast, counterfactual), lambda: GradCAM(
+        self.model, self.layers, method)(self._x(index), [target], contrast=contrast,
+                                         counterfactual=counterfactual)[0])
+
+@patch
+def gradients(self: CAMExplorer, index: int, target: int, kind: str = 'guided backprop') -> torch.Tensor:
+    "Guided Backprop `(3, H, W)` or Guided Grad-CAM `(n_layers, 3, H, W)` of image `index` for class `target`, kept."
+    if kind not in ('guided backprop', 'guided grad-cam'):
+        raise ValueError(f"kind must be 'guided backprop' or 'guided grad-cam'; got {kind!r}")
+    if kind == 'guided backprop': compute = lambda: guided_backprop(self.model, self._x(index), [target])[0]
+    else: compute = lambda: guided_grad_cam(self.model, self.layers, self._x(index), [target])[0]
+    return self._kept((kind, index, target), compute)
+
+# %% ../nbs/05_explain.ipynb #a99c8ce2
+@patch
+def _pictures(self: CAMExplorer, index: int, predicted: int, label: int, target: int) -> list:
+    "The current view of image `index` as `(label, picture, map or None)`, the image first."
+    image, classes, j = self.split.images[index].cpu(), self.split.classes, self.layers.index(self.layer.value)
+    method, at = self.method.value, f" at {self.layer.value}"
+    roles = lambda c: ', '.join(r for r, k in (('predicted', predicted), ('true', label)) if k == c)
+    named = lambda c: f"{classes[c]}" + (f" ({roles(c)})" if roles(c) else '')
+    heat = lambda maps, words: (words, overlay(image[None], maps[j][None], self.opacity.value, self.cmap)[0], maps[j])
+    plain = lambda c: heat(self.maps(index, method, c), f"{method}{at} for {named(c)}")
+    contrastive = lambda: heat(self.maps(index, method, predicted, contrast=label),
+                               f"{method}{at}: {named(predicted)} rather than {named(label)}")
+    view, pictures = self.view.value, [('image', image.float() / 255, None)]
+    if view == 'map':
+        pictures.append(plain(target) if method != 'eigencam' else  # one map for all classes: kept once
+                        heat(self.maps(index, method, predicted), f"{method}{at} (the same for every class)"))
+    elif view == 'contrastive': pictures.append(contrastive())
+    elif view == 'counterfactual':
+        pictures.append(heat(self.maps(index, method, target, counterfactual=True),
+                             f"{method}{at} against {named(target)}"))
+    elif view == 'guided backprop':
+        pictures.append((f"guided backprop for {named(target)}",
+                         gradient_picture(self.gradients(index, target)[None])[0], None))
+    elif view == 'guided grad-cam':
+        pictures.append((f"guided grad-cam{at} for {named(target)}",
+                         gradient_picture(self.gradients(index, target, 'guided grad-cam')[j][None])[0], None))
+    else: pictures += [plain(predicted), plain(label), contrastive()]
+    return pictures
+
+# %% ../nbs/05_explain.ipynb #713a3e1d
 @patch
 def update(self: CAMExplorer):
     "Redraw for the current controls; what is shown is in `self.shown`."
-    position = self.slider.value
-    index = self.indices[position].item()
+    disabled = self._settle_controls()
+    number, count = self.slider.value, len(self.indices)
+    index = self.indices[number - 1].item()
     predicted, label = self.preds.preds[index].item(), self.preds.labels[index].item()
     target = {'predicted': predicted, 'true': label}.get(self.target.value, self.target.value)
-    maps = self.maps(position, self.method.value, target)[self.layers.index(self.layer.value)]
-    image = self.split.images[index].cpu()
-    picture = overlay(image[None], maps[None], self.alpha.value, self.cmap)[0]
-    probs = self.preds.probs[index]
+    pictures = self._pictures(index, predicted, label, target)
+    probs, classes = self.preds.probs[index], self.split.classes
     top = probs.topk(min(self.top_k, len(probs)))
-    classes = self.split.classes
-    self.shown = dict(position=position, index=index, predicted=classes[predicted], true=classes[label],
-                      target=classes[target], layer=self.layer.value, method=self.method.value,
-                      alpha=self.alpha.value, map=maps, overlay=picture,
+    self.shown = dict(number=number, index=index, predicted=classes[predicted], true=classes[label],
+                      target=classes[target], layer=self.layer.value, method=self.method.value, view=self.view.value,
+                      opacity=self.opacity.value, disabled=disabled,
+                      labels=[words for words, _, _ in pictures], pictures=[p for _, p, _ in pictures],
+                      maps=[m for _, _, m in pictures if m is not None],
                       top=[(classes[i], p) for p, i in zip(top.values.tolist(), top.indices.tolist())])
-    name = lambda i: html.escape(classes[i])  # class names come from the data: folder names, a pickle
-    self.caption.value = (f"<b>mistake {position + 1} of {len(self.indices)}</b> (image {index}): predicted "
-                          f"<b>{name(predicted)}</b> ({probs[predicted].item():.0%}), true <b>{name(label)}"
-                          f"</b>; {self.method.value} at {self.layer.value} for <b>{name(target)}</b>")
-    self.image.value, self.overlay.value = _png(image.float() / 255, self.size), _png(picture, self.size)
-    self.probabilities.value = _probability_bars(self.shown['top'])
+    name = lambda i: html.escape(classes[i])
+    self.position.value = f"<b>{number} of {count}</b>"
+    self.previous.disabled, self.next.disabled = number == 1, number == count
+    self.caption.value = (f"<b>mistake {number} of {count}</b> (image {index}): predicted <b>{name(predicted)}</b> "
+                          f"({probs[predicted].item():.0%}), true <b>{name(label)}</b>")
+    for panel, shown in zip(self.panels, pictures + [None] * (len(self.panels) - len(pictures))):
+        panel.layout.display = 'none' if shown is None else 'flex'
+        if shown is None: continue
+        panel.children[0].value = f"<div style='font-size:12px;line-height:1.3'>{html.escape(shown[0])}</div>"
+        panel.children[1].value = _png(shown[1], self.size)
+    self.scale.layout.display = 'flex' if self.shown['maps'] else 'none'
+    self.probabilities.value = _probability_bars(probs, classes, label, self.top_k)
