@@ -332,7 +332,8 @@ a { color: #0b57d0; }
 img { max-width: 100%; height: auto; }
 .scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 0.6em 0; font-size: 14px; }
-td, th { border: 1px solid #d0d0d0; padding: 3px 8px; text-align: right; vertical-align: top; }
+td, th { border: 1px solid #d0d0d0; padding: 3px 8px; text-align: right; vertical-align: top;
+         overflow-wrap: normal; }  /* words stay whole: a wide table scrolls in its box */
 td:first-child, th:first-child { text-align: left; }
 th { background: #f4f4f6; }
 figure { margin: 0; }
@@ -533,10 +534,10 @@ _JS = r"""
       if (e.key === 'ArrowLeft') { show(state.pos - 1, true); e.preventDefault(); }
     });
     window.addEventListener('hashchange', fromLink);
+    if (N === 0) $('viewer').replaceChildren(text('p', 'The model made no mistakes on these images.'));
     colourScale();
     chooseAtlas(atlases[0].layer, atlases[0].method);
-    if (N === 0) $('viewer-body').replaceChildren(text('p', 'The model made no mistakes on these images.'));
-    else show(0, false);
+    show(0, false);
     fromLink();
     document.body.dataset.ready = 'yes';
   }

@@ -17,8 +17,8 @@ import torch
 
 from cifar_gradcam.data import ImageSplit, make_shapes
 from cifar_gradcam.model import ResNet18
-from cifar_gradcam.train import plot_confusion
-from cifar_gradcam.atlas import mistake_atlas
+from cifar_gradcam.train import Predictions, plot_confusion
+from cifar_gradcam.atlas import MistakeAtlas, mistake_atlas
 from cifar_gradcam.report import overlay_uint8, read_report_data, unpack, write_report
 
 EVIL = '<img src=x onerror=alert(1)>'
@@ -39,6 +39,15 @@ def build(folder: Path):
                    history=[dict(epoch=1, train_loss=1.2, train_acc=0.4, test_loss=1.3, test_acc=0.35, lr=1e-3,
                                  seconds=2.0)])
     return write_report(folder, metrics, {'confusion': folder / 'confusion.png'}, test, atlases), test, atlases
+
+
+def build_flawless(folder: Path, test, atlas):
+    "The report of a model that gets every image right."
+    perfect = Predictions(torch.nn.functional.one_hot(test.labels, 4).float(), test.labels, test.classes)
+    none, no_maps = torch.zeros(0, dtype=torch.long), torch.zeros(0, *test.images.shape[-2:], dtype=torch.uint8)
+    flawless = MistakeAtlas(test.classes, atlas.layer, atlas.method, perfect, none, atlas.maps_predicted, no_maps,
+                            no_maps, [], atlas.statistics, atlas.faithfulness, none)
+    return write_report(folder, {}, {}, test, [flawless])
 
 
 PIXELS = """id => { const c = document.getElementById(id);
@@ -63,6 +72,7 @@ def main():
     check = Checks()
     folder = Path(tempfile.mkdtemp())
     path, test, atlases = build(folder)
+    flawless = build_flawless(folder / 'flawless', test, atlases[0])
     data = read_report_data(path)
     n = len(data['mistakes'])
     print(f"report of {n} mistakes, {path.stat().st_size / 1e3:.0f} kB: {path}")
@@ -170,6 +180,11 @@ def main():
         check('nothing overflows at 390 px', width <= 390, f'scrollWidth {width}')
         screenshot(page, 'report-390')
         check('no console errors at the end', not errors, '; '.join(errors))
+
+        page.goto(flawless.as_uri())
+        page.wait_for_selector('body[data-ready="yes"]', timeout=30000)
+        check('a page without mistakes loads without errors and says so',
+              not errors and 'made no mistakes' in page.inner_text('#mistakes'), '; '.join(errors))
     check.done()
 
 
