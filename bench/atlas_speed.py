@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cifar_gradcam.data import default_cache_dir, load_data
 from cifar_gradcam.model import ResNet18, load_model
 from cifar_gradcam.gradcam import CAMWarning
-from cifar_gradcam.explain import _atlas_maps
+from cifar_gradcam.atlas import _atlas_maps
 
 
 def peak_rss_mb():

@@ -14,7 +14,7 @@ import torch.nn as nn
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import ImageSplit, atomic_save, normalize, write_json
+from .data import ImageSplit, atomic_save, normalize, read_saved, write_json
 from .model import evaluating
 from .gradcam import CAMWarning, GradCAM, overlay, scale_maps
 from .train import Predictions
@@ -208,8 +208,9 @@ def _nan_for_null(value):
 def load(cls: MistakeAtlas, folder) -> MistakeAtlas:
     "An atlas saved with `MistakeAtlas.save`."
     folder = Path(folder)
-    meta = json.loads((folder / 'atlas.json').read_text())
-    t = torch.load(folder / 'atlas.pt', weights_only=True)
+    try: meta = json.loads((folder / 'atlas.json').read_text())
+    except (OSError, ValueError) as e: raise ValueError(f"{folder / 'atlas.json'} is not a readable atlas: {e}") from e
+    t = read_saved(folder / 'atlas.pt', 'atlas')
     pairs = [dict(p, **{k: t[f'pair{i}_{k}'] for k in _PAIR_TENSORS}) for i, p in enumerate(meta['pairs'])]
     return cls(meta['classes'], meta['layer'], meta['method'], Predictions(t['probs'], t['labels'], meta['classes']),
                t['mistakes'], t['maps_predicted'], t['maps_true'], t['maps_contrastive'], pairs,

@@ -19,8 +19,8 @@ from tqdm.auto import tqdm
 # %% auto #0
 __all__ = ['CIFAR10_CLASSES', 'IMAGE_SUFFIXES', 'ARCHIVE_SUFFIXES', 'ACCEPTED_SOURCES', 'MAX_PIXELS', 'SHAPES', 'ImageSplit',
            'channel_stats', 'normalize', 'denormalize', 'ImageData', 'default_cache_dir', 'DiskFullError',
-           'check_space', 'atomic_write', 'atomic_save', 'json_text', 'write_json', 'load_data', 'make_shapes',
-           'Augment', 'default_device', 'BatchLoader', 'ImageDataset', 'show_batch']
+           'check_space', 'atomic_write', 'atomic_save', 'json_text', 'write_json', 'read_saved', 'load_data',
+           'make_shapes', 'Augment', 'default_device', 'resolve_device', 'BatchLoader', 'ImageDataset', 'show_batch']
 
 # %% ../nbs/00_data.ipynb #3a763e56
 @dataclass
@@ -199,6 +199,21 @@ def write_json(obj, path) -> Path:
     text = json_text(obj)
     return atomic_write(path, lambda f: f.write(text.encode()))
 
+# %% ../nbs/00_data.ipynb #933ad85c
+def read_saved(path, what: str = 'file'):
+    "What `atomic_save` wrote to `path` (tensors and plain values only), or one clear error naming `what` it should be."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no {what} at {path}")
+    try: return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as e:
+        if 'GLOBAL' in str(e):
+            raise ValueError(f"{path} is not a readable {what}: it holds objects other than tensors and plain values, "
+                             f"which are not loaded (loading them could run code)") from e
+        raise ValueError(f"{path} is not a readable {what} (not a file written by torch.save)") from e
+    except Exception as e:
+        raise ValueError(f"{path} is not a readable {what} ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else 'empty or cut short'})") from e
+
 # %% ../nbs/00_data.ipynb #77c59718
 _NUMPY_MULTIARRAY = ('numpy.core.multiarray', 'numpy._core.multiarray')  # NumPy 1's name and NumPy 2's
 _BATCH_GLOBALS = {('_codecs', 'encode'), ('numpy', 'ndarray'), ('numpy', 'dtype'),
@@ -324,7 +339,7 @@ def _read_cache(cache: Path, classes, n_train: int, n_test: int) -> dict | None:
     "The decoded tree in `cache` if it is whole and fits the tree; else None, with a warning if it was there."
     if not cache.exists(): return None
     try:
-        d = torch.load(cache, weights_only=True)
+        d = read_saved(cache, 'cache')
         sizes = [(d[f'{s}_images'].dtype, tuple(d[f'{s}_images'].shape[:2]), tuple(d[f'{s}_labels'].shape))
                  for s in ('train', 'test')]
         if d['classes'] != classes or sizes != [(torch.uint8, (n, 3), (n,)) for n in (n_train, n_test)]:
@@ -411,6 +426,9 @@ def _extract(archive: Path, cache_dir: Path) -> Path:
         os.replace(tmp, dest)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, tarfile.FilterError):  # a path outside the folder, a link, a device file
+            raise ValueError(f"archive {archive} is refused: {e}. An archive of a data set holds only files and "
+                             f"folders inside its own folder") from e
         if _is_disk_full(e): raise _no_room(f"the files of {archive}", needed, dest.parent, e.strerror) from e
         if _is_damage(e):
             raise ValueError(f"archive {archive} is damaged or truncated ({e or type(e).__name__}); nothing of it "
@@ -434,22 +452,33 @@ def _find_layout(folder: Path):
     return folder, None
 
 # %% ../nbs/00_data.ipynb #a7f0fcc9
+def _writable(cache_dir: Path) -> Path:
+    "`cache_dir`, made if need be, once a file can be written there; else an error that says how to choose another."
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=cache_dir).close()
+    except OSError as e:
+        raise ValueError(f"cannot write to the cache folder {cache_dir} ({e.strerror or e}): point "
+                         f"CIFAR_GRADCAM_CACHE (or cache_dir) at a folder that can be written") from e
+    return cache_dir
+
 def load_data(source=None, cache_dir=None, resize: bool = False, progress: bool = True) -> ImageData:
     "Load a data set from `source` (see the table above) as an `ImageData`."
     source = source or os.environ.get('CIFAR_GRADCAM_DATA') or 'cifar10'
     cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
-    if str(source) == 'cifar10': return _load_torchvision_cifar10(cache_dir)
     if str(source) == 'shapes': return make_shapes()
+    if str(source) == 'cifar10': return _load_torchvision_cifar10(_writable(cache_dir))
     path = Path(source).expanduser()
     if not path.exists(): raise FileNotFoundError(f"data source {path} does not exist. Accepted: {ACCEPTED_SOURCES}")
     if path.is_file():
         if not path.name.lower().endswith(ARCHIVE_SUFFIXES):
             raise ValueError(f"data source {path} is a file but not an archive. Accepted: {ACCEPTED_SOURCES}")
-        folder = _extract(path, cache_dir)
+        folder = _extract(path, _writable(cache_dir))
     else: folder = path
     folder, kind = _find_layout(folder)
     if kind == 'batches': data = _load_cifar_batches(folder)
-    elif kind == 'imagefolder': data = _load_image_folder(folder, cache_dir, resize=resize, progress=progress)
+    elif kind == 'imagefolder':
+        data = _load_image_folder(folder, _writable(cache_dir), resize=resize, progress=progress)
     else: raise ValueError(f"data source {path} is in none of the accepted layouts. Accepted: {ACCEPTED_SOURCES}")
     data.source = str(source)
     return data
@@ -544,11 +573,28 @@ class Augment:
         return out.view(n, c, h, w)
 
 # %% ../nbs/00_data.ipynb #59819bac
+def _mps_available() -> bool:
+    return bool(getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available())
+
 def default_device() -> torch.device:
     "CUDA if available, else Apple's MPS, else the CPU."
     if torch.cuda.is_available(): return torch.device('cuda')
-    if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return torch.device('mps')
+    if _mps_available(): return torch.device('mps')
     return torch.device('cpu')
+
+def resolve_device(device=None) -> torch.device:
+    "`device` (a name such as 'cuda:1', or a `torch.device`) checked to exist here; None: `default_device()`."
+    if device is None or device == '': return default_device()
+    try: device = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}") from e
+    there = dict(cpu=True, cuda=torch.cuda.is_available(), mps=_mps_available()).get(device.type, True)
+    if device.type == 'cuda' and there and device.index is not None and device.index >= torch.cuda.device_count():
+        there = False
+    if not there:
+        raise ValueError(f"device {str(device)!r} is not available on this machine; the best one here is "
+                         f"{str(default_device())!r} (leave the device out to use it)")
+    return device
 
 # %% ../nbs/00_data.ipynb #47fa5bc8
 class BatchLoader:
@@ -562,7 +608,7 @@ class BatchLoader:
         self.split, self.batch_size, self.shuffle, self.drop_last = split, batch_size, shuffle, drop_last
         self.augment, self.channels_last, self.seed, self.epoch = augment, channels_last, seed, 0
         self.rank, self.world_size = rank, world_size
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = resolve_device(device)
         self.mean, self.std = torch.as_tensor(mean).float(), torch.as_tensor(std).float()
         self._on_device = None
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .data import atomic_save
+from .data import atomic_save, read_saved
 
 # %% auto #0
 __all__ = ['NORMS', 'REFERENCE_TABLE', 'norm_layer', 'BasicBlock', 'ResNet18', 'parse_table', 'model_summary', 'evaluating',
@@ -179,9 +179,7 @@ def save_weights(model: ResNet18, path) -> Path:
 # %% ../nbs/01_model.ipynb #a74e80c1
 def _read_weights(source):
     "A `(config, state_dict)` pair from a path or a loaded checkpoint (ours, or a plain state dict)."
-    if isinstance(source, (str, Path)):
-        if not Path(source).exists(): raise FileNotFoundError(f"no weights file at {source}")
-        source = torch.load(source, map_location='cpu', weights_only=True)
+    if isinstance(source, (str, Path)): source = read_saved(source, 'weights file')
     if not isinstance(source, dict): raise ValueError(f"expected a checkpoint or state dict; got {type(source).__name__}")
     if 'state_dict' in source: return source.get('config'), source['state_dict']
     return None, source

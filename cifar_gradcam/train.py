@@ -5,7 +5,7 @@
 # %% ../nbs/03_train.ipynb #f2bd6680
 from __future__ import annotations
 
-import json, math, os, pickle, random, time
+import json, math, os, random, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -14,8 +14,8 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from .data import (Augment, BatchLoader, ImageData, ImageSplit, atomic_save, atomic_write, default_device,
-                                json_text, show_batch)
+from .data import (Augment, BatchLoader, ImageData, ImageSplit, atomic_save, atomic_write, resolve_device,
+                                json_text, read_saved, show_batch)
 from .model import ResNet18, evaluating, load_weights
 from .lrfinder import (autocast, make_optimizer, make_scaler, resolve_precision, rng_states,
                                     set_rng_states, train_step)
@@ -142,15 +142,7 @@ def save_checkpoint(path, model, optimizer, scheduler, scaler, epoch, history, c
 # %% ../nbs/03_train.ipynb #87cb9428
 def load_checkpoint(path) -> dict:
     "A checkpoint written by `save_checkpoint`, with a clear error if there is none at `path` or it is not one."
-    if not Path(path).exists(): raise FileNotFoundError(f"no checkpoint at {path}")
-    try: checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as e:
-        if 'GLOBAL' not in str(e): raise ValueError(f"{path} is not a readable checkpoint (not a torch file)") from e
-        raise ValueError(f"{path} is not a readable checkpoint: it holds objects other than tensors and plain values, "
-                         f"which are not loaded (loading them could run code)") from e
-    except Exception as e:
-        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0] if str(e) else 'empty or cut short'})") from e
+    checkpoint = read_saved(path, 'checkpoint')
     if not isinstance(checkpoint, dict) or not {'state_dict', 'epoch', 'train_config'} <= set(checkpoint):
         raise ValueError(f"{path} is not a training checkpoint (it has no weights, epoch and training settings)")
     return checkpoint
@@ -258,7 +250,7 @@ def fit(model: ResNet18, data: ImageData, config: TrainConfig | None = None, che
     "Train `model` on `data` with `config` (or its fields as keyword arguments); checkpoint after every epoch."
     import torch.distributed as dist
     config = _config_from(config, kwargs)
-    rank, world, device = distributed_context(torch.device(device) if device is not None else default_device())
+    rank, world, device = distributed_context(resolve_device(device))
     if config.batch_size % world:
         raise ValueError(f"batch_size {config.batch_size} does not split evenly over {world} processes")
     if rank != 0: log, progress = (lambda line: None), False
