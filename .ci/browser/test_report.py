@@ -155,6 +155,24 @@ def main():
         check("the page's blend equals overlay for every image level and map level (opacity 0.35)",
               torch.equal(got, reference), f'{(got != reference).sum().item()} values differ')
 
+        def canvas(selector):
+            return page.evaluate("""s => { const c = document.querySelector(s);
+                return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }""", selector)
+        rgba = lambda rgb: torch.cat([rgb, torch.full((1, *rgb.shape[-2:]), 255, dtype=torch.uint8)]).permute(1, 2, 0)
+        h, w = data['size']
+        pair_maps = unpack(data['atlases'][0]['pair_maps'], (len(data['pairs']), 3, h, w))
+        heat = overlay_uint8(torch.zeros(1, 3, h, w, dtype=torch.uint8), pair_maps[0, 1][None], 1.0)[0]
+        check("a mean map's pixels equal overlay's colours exactly",
+              canvas('canvas[data-pair="0"][data-show="true"]') == rgba(heat).flatten().tolist())
+        k = data['check'][0]
+        check("a label to check shows overlay's contrastive map exactly",
+              canvas(f'#atlas canvas[data-mistake="{k}"][data-show="contrastive"]')
+              == expected(test, atlases[0], data, k, 'contrastive', alpha))
+        k = data['pairs'][0]['worst'][0]
+        check("a worst example shows overlay's map exactly",
+              canvas(f'#pair-1 canvas[data-mistake="{k}"][data-show="predicted"]')
+              == expected(test, atlases[0], data, k, 'predicted', alpha))
+
         # A link of its own: #mistake-17 opens that mistake, when typed and when clicked.
         page.goto('about:blank')  # a fresh load, not a jump within the page
         page.goto(url + '#mistake-17')
