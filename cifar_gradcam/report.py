@@ -529,7 +529,7 @@ _JS = r"""
     $('prev').addEventListener('click', () => show(state.pos - 1, true));
     $('next').addEventListener('click', () => show(state.pos + 1, true));
     document.addEventListener('keydown', e => {
-      if (e.target.closest && e.target.closest('input, select, textarea, button')) return;
+      if (e.target.closest && e.target.closest('input, select, textarea')) return;  // they use the arrows
       if (e.key === 'ArrowRight') { show(state.pos + 1, true); e.preventDefault(); }
       if (e.key === 'ArrowLeft') { show(state.pos - 1, true); e.preventDefault(); }
     });
