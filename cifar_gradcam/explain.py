@@ -349,17 +349,24 @@ def _check_choices(self: CAMExplorer, layer, method, view, opacity):
     if self.size < 8: raise ValueError(f"size (the pictures' side in pixels) must be >= 8; got {self.size}")
     colormap_table(self.cmap)  # an unknown colormap is an error now, not at the first picture
 
-# %% ../nbs/05_explain.ipynb #d44d1ddd
+# %% ../nbs/05_explain.ipynb #033425fa
 @patch
-def _build_controls(self: CAMExplorer, layer, method, view, opacity):
+def _build_position(self: CAMExplorer):
     import ipywidgets as widgets
-    style, third = {'description_width': 'initial'}, dict(width='32%', min_width='210px')
     self.slider = widgets.IntSlider(1, 1, len(self.indices), description='mistake', readout=False,
-                                    continuous_update=False, style=style,
+                                    continuous_update=False, style={'description_width': 'initial'},
                                     layout=widgets.Layout(width='45%', min_width='200px'))
     self.position = widgets.HTML(layout=widgets.Layout(min_width='80px'))
     self.previous = widgets.Button(description='previous', icon='chevron-left', layout=widgets.Layout(width='auto'))
     self.next = widgets.Button(description='next', icon='chevron-right', layout=widgets.Layout(width='auto'))
+    self.previous.on_click(lambda button: self.go(self.slider.value - 1))
+    self.next.on_click(lambda button: self.go(self.slider.value + 1))
+
+# %% ../nbs/05_explain.ipynb #8738002c
+@patch
+def _build_choices(self: CAMExplorer, layer, method, view, opacity):
+    import ipywidgets as widgets
+    style, third = {'description_width': 'initial'}, dict(width='32%', min_width='210px')
     self.layer = widgets.Dropdown(options=self.layers, value=layer, description='layer', style=style,
                                   layout=widgets.Layout(**third))
     self.method = widgets.Dropdown(options=self.methods, value=method, description='method', style=style,
@@ -374,8 +381,12 @@ def _build_controls(self: CAMExplorer, layer, method, view, opacity):
                                 layout=widgets.Layout(width='auto', min_width='100px'))
     self.opacity = widgets.FloatSlider(opacity, min=0, max=1, step=0.05, description='map opacity',
                                        continuous_update=False, style=style, layout=widgets.Layout(**third))
-    self.previous.on_click(lambda button: self.go(self.slider.value - 1))
-    self.next.on_click(lambda button: self.go(self.slider.value + 1))
+
+# %% ../nbs/05_explain.ipynb #d44d1ddd
+@patch
+def _build_controls(self: CAMExplorer, layer, method, view, opacity):
+    self._build_position()
+    self._build_choices(layer, method, view, opacity)
     self.slider.observe(self._moved, names='value')
     for control in (self.layer, self.method, self.view, self.target, self.opacity):
         control.observe(self._changed, names='value')
@@ -411,7 +422,8 @@ def _build_pictures(self: CAMExplorer):
     import ipywidgets as widgets
     def panel():
         picture = widgets.Image(format='png', layout=widgets.Layout(width=f'{self.size}px', max_width='100%'))
-        return widgets.VBox([widgets.HTML(), picture], layout=widgets.Layout(
+        label = widgets.HTML(layout=widgets.Layout(min_height='48px'))  # three lines: the pictures line up
+        return widgets.VBox([label, picture], layout=widgets.Layout(
             width=f'{self.size + 8}px', max_width='100%', margin='0 8px 8px 0'))
     self.panels = [panel() for _ in range(4)]
     strip = widgets.Image(value=_png(colour_scale(self.cmap), (self.size // 2 + 32, 12)), format='png')
