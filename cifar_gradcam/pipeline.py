@@ -5,7 +5,7 @@
 # %% ../nbs/08_pipeline.ipynb #04642efb
 from __future__ import annotations
 
-import html, json, math, os, time
+import json, math, os, time
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -14,17 +14,19 @@ import torch
 from fastcore.basics import patch
 from fastcore.script import call_parse, bool_arg
 
-from .data import Augment, ImageData, atomic_write, default_device, load_data, write_json
+from .data import Augment, DiskFullError, ImageData, atomic_write, load_data, resolve_device, write_json
 from .model import NORMS, ResNet18, load_model
 from .lrfinder import LRFinderResult, OPTIMIZERS, PRECISIONS, lr_find
 from .train import (History, TrainConfig, checkpoint_differences, distributed_context, fit,
                                  load_checkpoint, plot_confusion, predict, seed_everything, show_mistakes)
 from .gradcam import METHODS, resolve_layers
 from .explain import explain_mistakes, faithfulness
+from .atlas import mistake_atlas
+from .report import write_report
 
 # %% auto #0
-__all__ = ['RECIPES', 'STAGES', 'recipe_for', 'check_options', 'default_out', 'save_figure', 'Job', 'write_report', 'train_model',
-           'run', 'explain_checkpoint', 'run_cli', 'train_cli', 'cam_cli']
+__all__ = ['RECIPES', 'STAGES', 'recipe_for', 'check_options', 'default_out', 'save_figure', 'Job', 'train_model', 'run',
+           'explain_checkpoint', 'run_cli', 'train_cli', 'cam_cli']
 
 # %% ../nbs/08_pipeline.ipynb #9a38776a
 RECIPES = {
@@ -75,6 +77,8 @@ def check_options(norm='batch', epochs=None, batch_size=None, max_lr=None, optim
     if label_smoothing is not None and not 0 <= label_smoothing < 1:
         raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing!r}")
     if not weight_decay >= 0: raise ValueError(f"weight_decay must be >= 0; got {weight_decay!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0; got {seed!r}")
     return dict(norm=norm, epochs=epochs, batch_size=batch_size, max_lr=_max_lr(max_lr), optimizer=optimizer,
                 augment=augment, label_smoothing=label_smoothing, weight_decay=weight_decay, precision=precision,
                 seed=seed, subset=subset, resize=resize, layers=_layer_list(layers), method=method,
@@ -109,7 +113,7 @@ class Job:
         self.recipe = RECIPES[recipe_for(self.name)]
         self.out = Path(out) if out else default_out(self.name)
         self.restart, self.progress, self.log = restart, progress, log
-        self.rank, self.world, self.device = distributed_context(torch.device(device) if device else default_device())
+        self.rank, self.world, self.device = distributed_context(resolve_device(device))
         self.files, self.metrics, self.started = {}, {}, time.time()
         self.data = self.model = self.history = self.predictions = self.max_lr = None
 
@@ -303,7 +307,7 @@ def stage_evaluate(self: Job):
 # %% ../nbs/08_pipeline.ipynb #d4653b01
 @patch
 def stage_explain(self: Job):
-    "The worst mistakes with their maps (`cams.png`), and faithfulness at each layer (curves and JSON)."
+    "The worst mistakes with their maps (`cams.png`), faithfulness and the atlas of mistakes at each layer."
     if self.rank != 0: return
     o, data, model = self.options, self.data, self.model
     if self.metrics['mistakes']:
@@ -324,57 +328,15 @@ def stage_explain(self: Job):
     self.files['faithfulness_metrics'] = write_json(dict(data=str(data.source), accuracy=self.metrics['accuracy'],
                                                          mistakes=self.metrics['mistakes'], **self.metrics['explain']),
                                                     self.out / 'faithfulness.json')
-
-# %% ../nbs/08_pipeline.ipynb #d040062c
-def _table(rows, header=None) -> str:
-    head = '' if header is None else '<tr>' + ''.join(f'<th>{html.escape(str(h))}</th>' for h in header) + '</tr>'
-    body = ''.join('<tr>' + ''.join(f'<td>{html.escape(str(c))}</td>' for c in row) + '</tr>' for row in rows)
-    return f'<table>{head}{body}</table>'
-
-def _fmt(value) -> str:
-    return f'{value:.4g}' if isinstance(value, float) else str(value)
-
-def write_report(out, metrics: dict, files: dict) -> Path:
-    "`report.html` in `out`: the figures in `files` (PNGs in `out`), the metrics and the settings."
-    out = Path(out)
-    figure = lambda key, caption: (f'<figure><img src="{files[key].name}" alt="{html.escape(caption)}">'
-                                   f'<figcaption>{html.escape(caption)}</figcaption></figure>' if key in files else '')
-    history = metrics['history']
-    faithfulness = metrics['explain']['faithfulness']
-    sections = [
-        f"<h1>cifar_gradcam run: {html.escape(metrics['data'])}</h1>",
-        f"<p>Test accuracy <b>{metrics['accuracy']:.2%}</b> on {metrics['test_images']:,} images "
-        f"({metrics['mistakes']:,} mistakes) after {len(history)} epochs of training in "
-        f"{metrics['train_seconds']:.0f} s; the whole run took {metrics['seconds']:.0f} s.</p>",
-        '<h2>The mistakes and where the model looked</h2>',
-        figure('cams', f"{metrics['explain']['method']} for the predicted and the true class of the worst mistakes"),
-        figure('mistakes', 'the worst mistakes, highest loss first'),
-        '<h2>Are the maps faithful?</h2>',
-        ''.join(_table([(source, *(_fmt(scores.get(k, '')) for k in ('deletion_auc', 'insertion_auc', 'pointing_game')))
-                        for source, scores in f['scores'].items()],
-                       (f"maps at {layer} ({f['images']} images)", 'deletion AUC (lower is better)',
-                        'insertion AUC (higher is better)', 'pointing game'))
-                for layer, f in faithfulness.items()),
-        figure('faithfulness', 'deletion and insertion curves'),
-        '<h2>Training</h2>',
-        figure('lr_find', 'LR range test') + figure('curves', 'loss, accuracy and learning rate'),
-        _table([[row[k] if k == 'epoch' else _fmt(row[k]) for k in ('epoch', 'train_loss', 'train_acc', 'test_loss',
-                                                                    'test_acc', 'lr', 'seconds')] for row in history],
-               ('epoch', 'train loss', 'train acc', 'test loss', 'test acc', 'lr', 'seconds')),
-        '<h2>Evaluation</h2>',
-        figure('confusion', 'confusion matrix (rows: true class)'),
-        _table([(c, f'{a:.2%}') for c, a in metrics['per_class_accuracy'].items()], ('class', 'accuracy')),
-        '<h2>Settings</h2>', _table([(k, _fmt(v)) for k, v in metrics['settings'].items()]),
-        '<h2>Files</h2><ul>' + ''.join(f'<li><a href="{html.escape(str(p.relative_to(out)))}">'
-                                      f'{html.escape(str(p.relative_to(out)))}</a></li>' for p in files.values()) + '</ul>',
-    ]
-    style = ('body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}'
-             'img{max-width:100%}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;'
-             'padding:2px 8px;text-align:right}td:first-child,th:first-child{text-align:left}'
-             'figure{margin:1em 0}figcaption{color:#666;font-size:90%}')
-    page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>cifar_gradcam report</title>'
-            f'<style>{style}</style></head><body>{"".join(sections)}</body></html>')
-    return atomic_write(out / 'report.html', lambda f: f.write(page.encode()))
+    self.atlases = []
+    for layer in o['layers']:
+        atlas = mistake_atlas(model, data.test, data.mean, data.std, layer, o['method'],
+                              faithfulness_images=self.setting('images'), steps=self.setting('steps'), seed=o['seed'],
+                              progress=self.progress)
+        self.atlases.append(atlas)
+        self.files[f'atlas_{layer}'] = atlas.save(self.out / 'atlas' / layer) / 'atlas.json'
+        top = ', '.join(f"{p['true']} -> {p['predicted']} ({p['count']})" for p in atlas.pairs[:3])
+        self.log(f"{self.stage}: atlas at {layer}: {len(atlas.mistakes):,} mistakes; most confused: {top or 'none'}")
 
 # %% ../nbs/08_pipeline.ipynb #9695b6b7
 @patch
@@ -385,7 +347,7 @@ def stage_report(self: Job):
                                     device=str(self.device), training_images=len(self.data.train))
     self.metrics['seconds'] = time.time() - self.started
     self.files['metrics'] = write_json(self.metrics, self.out / 'metrics.json')
-    self.files['report'] = write_report(self.out, self.metrics, self.files)
+    self.files['report'] = write_report(self.out, self.metrics, self.files, self.data.test, self.atlases)
     self.log(f"{self.stage}: {self.files['report']}")
 
 # %% ../nbs/08_pipeline.ipynb #4e5ce4bd
@@ -410,7 +372,7 @@ def explain_checkpoint(checkpoint, data=None, out=None, **options) -> Job:
 
 # %% ../nbs/08_pipeline.ipynb #0bb47258
 def _command(job, **options):
-    "Run `job(**options)` as a command: one line and status 2 for an expected error, 130 for Ctrl-C."
+    "Run `job(**options)` as a command: one line and status 2 for bad options or data, 1 for a full disk, 130 for Ctrl-C."
     import signal, sys, matplotlib
     matplotlib.use('Agg')
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a job as Ctrl-C does: at a checkpoint
@@ -419,6 +381,9 @@ def _command(job, **options):
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except DiskFullError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
     finally: signal.signal(signal.SIGTERM, previous)
 
 def _interrupt(signum, frame): raise KeyboardInterrupt
