@@ -94,10 +94,10 @@ def default_out(source) -> Path:
     return Path('runs') / f"{name}-{hashlib.sha1(str(path).encode()).hexdigest()[:6]}"
 
 # %% ../nbs/08_pipeline.ipynb #08b1a369
-def save_figure(fig, path, dpi: int = 90) -> Path:
-    "Save a matplotlib figure as a PNG atomically, and close it."
+def save_figure(fig, path, dpi: int = 110) -> Path:
+    "Save a matplotlib figure as a PNG atomically, cropped to what it draws (no label cut off), and close it."
     import matplotlib.pyplot as plt
-    try: return atomic_write(path, lambda f: fig.savefig(f, format='png', dpi=dpi))
+    try: return atomic_write(path, lambda f: fig.savefig(f, format='png', dpi=dpi, bbox_inches='tight'))
     finally: plt.close(fig)
 
 # %% ../nbs/08_pipeline.ipynb #c9afb358
@@ -244,7 +244,7 @@ def stage_lr(self: Job):
     self.log(f"{self.stage}: " + ('' if fresh else f"kept from {cache}: ") +
              f"max_lr {found.suggested:.3g} ({found.suggested_by})")
     self.files['lr_find'] = self.out / 'lr_find.png'
-    if self.rank == 0: save_figure(found.plot(), self.files['lr_find'], dpi=80)
+    if self.rank == 0: save_figure(found.plot(), self.files['lr_find'])
     self.max_lr = found.suggested
 
 @patch
@@ -302,7 +302,7 @@ def stage_evaluate(self: Job):
         figures['curves'] = self.history.plot
     if self.metrics['mistakes']: figures['mistakes'] = lambda: show_mistakes(self.data.test, preds)
     for name, figure in figures.items():
-        self.files[name] = save_figure(figure(), self.out / f'{name}.png', dpi=80)
+        self.files[name] = save_figure(figure(), self.out / f'{name}.png')
 
 # %% ../nbs/08_pipeline.ipynb #d4653b01
 @patch
