@@ -12,7 +12,10 @@ images, timed in one run:
 The model: `--checkpoint` (a saved ResNet18), by default 03_train's short CIFAR-10 run from the cache if it is there,
 else a ResNet18 with random weights (whose mistakes are most images: the slowest case for the atlas). The data:
 `--data` (default `$CIFAR_GRADCAM_DATA`), `--images` of its test split. Peak memory (resident size, where the
-platform reports it) is printed too. Results go to bench/results/atlas_speed.json.
+platform reports it) is printed too, and the resident size during the atlas: before it, and the most over the
+first and over the last quarter of the split, and after it once malloc has given back the free memory it keeps
+(what is still held is what the atlas keeps: its 8-bit maps). Results go to
+bench/results/atlas_speed.json.
 
 Run:  python bench/atlas_speed.py [--images 2000] [--batch 128] [--checkpoint PATH]
 """
@@ -27,6 +30,33 @@ from cifar_gradcam.data import default_cache_dir, load_data
 from cifar_gradcam.model import ResNet18, load_model
 from cifar_gradcam.gradcam import CAMWarning
 from cifar_gradcam.atlas import _atlas_maps
+
+
+class RSSSampler:
+    "The resident size of this process, sampled every 50 ms in a thread (Linux), to see whether it grows over a split."
+    def __init__(self): self.samples, self._stop = [], None
+    def __enter__(self):
+        import threading
+        self._stop = threading.Event()
+        def sample():
+            while not self._stop.wait(0.05): self.samples.append(current_rss_mb())
+        self._thread = threading.Thread(target=sample, daemon=True); self._thread.start()
+        return self
+    def __exit__(self, *exc): self._stop.set(); self._thread.join()
+
+
+def current_rss_mb():
+    try: return int(Path('/proc/self/statm').read_text().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+    except (OSError, ValueError): return float('nan')
+
+
+def trimmed_rss_mb():
+    "The resident size once glibc's malloc has given back the free memory it keeps (where there is glibc)."
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError): pass
+    return current_rss_mb()
 
 
 def peak_rss_mb():
@@ -80,9 +110,15 @@ def main():
 
     times = {}
     start = time.perf_counter(); predicted = forward(); times['forward'] = time.perf_counter() - start
+    before = current_rss_mb()
     start = time.perf_counter()
-    _atlas_maps(model, split, data.mean, data.std, args.layer, 'gradcam', args.batch, progress=False)
+    with RSSSampler() as rss:
+        _atlas_maps(model, split, data.mean, data.std, args.layer, 'gradcam', args.batch, progress=False)
     times['atlas'] = time.perf_counter() - start
+    quarter = max(len(rss.samples) // 4, 1)  # resident size over the first and the last quarter of the split
+    memory = dict(before_atlas=round(before), first_quarter_max=round(max(rss.samples[:quarter], default=before)),
+                  last_quarter_max=round(max(rss.samples[-quarter:], default=before)),
+                  after_atlas_trimmed=round(trimmed_rss_mb()))
     if not args.skip_reference:
         start = time.perf_counter()
         reference_atlas(model, split, data.mean, data.std, args.layer, args.batch)
@@ -93,7 +129,8 @@ def main():
                   seconds={k: round(v, 2) for k, v in times.items()},
                   atlas_over_forward=round(times['atlas'] / times['forward'], 2),
                   reference_over_atlas=round(times['reference'] / times['atlas'], 2) if 'reference' in times else None,
-                  peak_rss_mb=round(peak_rss_mb()), cpus=os.cpu_count(), threads=torch.get_num_threads(),
+                  peak_rss_mb=round(peak_rss_mb()), atlas_rss_mb=memory, cpus=os.cpu_count(),
+                  threads=torch.get_num_threads(),
                   torch=torch.__version__, python=platform.python_version())
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
