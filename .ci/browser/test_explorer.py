@@ -21,7 +21,7 @@ NOTEBOOK_CELLS = [
     "from cifar_gradcam.data import make_shapes\n"
     "from cifar_gradcam.model import ResNet18\n"
     "from cifar_gradcam.train import predict\n"
-    "from cifar_gradcam.explain import CAMExplorer",
+    "from cifar_gradcam.explorer import CAMExplorer",
     "shapes = make_shapes(n_train=8, n_test=48, seed=0)\n"
     "torch.manual_seed(0)\n"
     "model = ResNet18(num_classes=4).eval()\n"

@@ -19,7 +19,8 @@ from cifar_gradcam.data import ImageSplit, make_shapes
 from cifar_gradcam.model import ResNet18
 from cifar_gradcam.train import Predictions, plot_confusion
 from cifar_gradcam.atlas import MistakeAtlas, mistake_atlas
-from cifar_gradcam.report import overlay_uint8, read_report_data, unpack, write_report
+from cifar_gradcam.report_data import overlay_uint8, unpack
+from cifar_gradcam.report import read_report_data, write_report
 
 EVIL = '<img src=x onerror=alert(1)>'
 COMBOS = (('layer3', 'gradcam'), ('layer4', 'gradcam'), ('layer3', 'xgradcam'))
