@@ -342,12 +342,14 @@ def predict(model, split: ImageSplit, mean, std, batch_size: int = 512, device=N
 
 # %% ../nbs/03_train.ipynb #88ab80fd
 def plot_confusion(preds: Predictions, normalize: bool = True, size: float = 4.5):
-    "The confusion matrix as a heat map (rows: true class; normalised per row by default)."
+    "The confusion matrix as a heat map (rows: true class), in percent of each true class's images by default."
     import matplotlib.pyplot as plt
     cm = preds.confusion_matrix().float()
-    if normalize: cm = cm / cm.sum(1, keepdim=True).clamp_min(1)
-    fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(cm, cmap='Blues')
+    if normalize: cm = 100 * cm / cm.sum(1, keepdim=True).clamp_min(1)
+    fig, ax = plt.subplots(figsize=(size * 1.2, size))
+    image = ax.imshow(cm, cmap='Blues', vmin=0, vmax=100 if normalize else None)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04).set_label(
+        "% of the true class's images" if normalize else 'images')
     n = len(preds.classes)
     ax.set(xticks=range(n), yticks=range(n), xlabel='predicted', ylabel='true',
            title=f'accuracy {100 * preds.accuracy:.2f}%')
@@ -355,8 +357,8 @@ def plot_confusion(preds: Predictions, normalize: bool = True, size: float = 4.5
     for i in range(n):
         for j in range(n):
             v = cm[i, j].item()
-            ax.text(j, i, f'{v:.2f}' if normalize else int(v), ha='center', va='center', fontsize=7,
-                    color='white' if v > cm.max().item() / 2 else 'black')
+            ax.text(j, i, f'{v:.0f}%' if normalize else int(v), ha='center', va='center', fontsize=7,
+                    color='white' if v > (100 if normalize else cm.max().item()) / 2 else 'black')
     fig.tight_layout()
     return fig
 
