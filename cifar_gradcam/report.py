@@ -247,11 +247,7 @@ dl.terms dd { margin: 0 0 0 1.2em; }
 """
 
 # %% ../nbs/09_report.ipynb #74467ebb
-_JS = r"""
-"use strict";
-// The page's script: it decodes the maps, colours and blends them on canvases exactly as `overlay` does, and drives
-// the browser of mistakes. Nothing here formats a number from the data: the rates arrive formatted.
-(function () {
+_JS_PIXELS = r"""
   const status = document.getElementById('status');
   const data = JSON.parse(document.getElementById('report-data').textContent);
   const [H, W] = data.size, HW = H * W, N = data.mistakes.length;
@@ -289,6 +285,10 @@ _JS = r"""
     canvas.getContext('2d', {willReadFrequently: true}).putImageData(new ImageData(pixels, width, height), 0, 0);
   }
 
+"""
+
+# %% ../nbs/09_report.ipynb #23652327
+_JS_UNPACK = r"""
   // The maps travel as zlib-compressed bytes in base64; the browser inflates them itself.
   async function unpack(text) {
     const bytes = Uint8Array.from(atob(text), ch => ch.charCodeAt(0));
@@ -296,6 +296,10 @@ _JS = r"""
     return new Uint8Array(await new Response(stream).arrayBuffer());
   }
 
+"""
+
+# %% ../nbs/09_report.ipynb #b084e02c
+_JS_DRAW = r"""
   const KINDS = ['predicted', 'true', 'contrastive'];
   const state = {pos: 0, atlas: 0, alpha: 0.5};
   let images, pairImages, atlases;
@@ -331,6 +335,10 @@ _JS = r"""
     return el;
   }
 
+"""
+
+# %% ../nbs/09_report.ipynb #247bf35d
+_JS_VIEWER = r"""
   // The viewer: one mistake at a time, at position `pos` (0-based) in the order of the list, worst first.
   function show(pos, updateLink) {
     if (N === 0) return;
@@ -376,6 +384,10 @@ _JS = r"""
     $('viewer').scrollIntoView();
   }
 
+"""
+
+# %% ../nbs/09_report.ipynb #1308388c
+_JS_CONTROLS = r"""
   // Layer and method: only the combinations computed can be chosen.
   function chooseAtlas(layer, method) {
     let i = atlases.findIndex(a => a.layer === layer && a.method === method);
@@ -398,6 +410,10 @@ _JS = r"""
     document.querySelectorAll('canvas.colour-scale').forEach(c => paint(c, blendPixels(null, levels, 1, 256), 256, 1));
   }
 
+"""
+
+# %% ../nbs/09_report.ipynb #d84dc9d4
+_JS_START = r"""
   async function start() {
     if (typeof DecompressionStream === 'undefined')
       throw new Error('this browser cannot inflate the maps (it lacks DecompressionStream): open the page in a ' +
@@ -434,8 +450,11 @@ _JS = r"""
 
   window.reportPage = {blendPixels, show, state};
   start().catch(e => { status.textContent = `The page could not draw its maps: ${e.message}`; console.error(e); });
-})();
 """
+
+# %% ../nbs/09_report.ipynb #748b3b59
+_JS = ('"use strict";\n(function () {\n' +  # one scope: nothing of the script leaks into the page's globals
+       ''.join([_JS_PIXELS, _JS_UNPACK, _JS_DRAW, _JS_VIEWER, _JS_CONTROLS, _JS_START]) + '})();\n')
 
 # %% ../nbs/09_report.ipynb #91fbbc3a
 _SECTIONS = (('overview', 'Overview'), ('mistakes', 'Every mistake'), ('atlas', 'The atlas of mistakes'),
