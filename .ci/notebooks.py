@@ -54,6 +54,7 @@ def execute(path: Path, save: bool) -> float:
     if save:
         for cell in nb.cells:
             if cell.cell_type == 'code': cell.outputs = keep(cell)
+        nb.metadata.pop('widgets', None)  # the widgets' state: their views are not kept, so neither is it
         nbformat.write(nb, path)
     return time.time() - start
 

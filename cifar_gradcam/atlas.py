@@ -50,27 +50,42 @@ LINEAR_IN_GRADIENT = ('gradcam', 'xgradcam', 'hirescam')  # their contrastive ra
 
 def _to_uint8(maps): return (maps.float() * 255).round().to(torch.uint8).cpu()
 
+def _mistake_questions(labels, predicted, linear: bool) -> list:
+    "The questions of mistakes: their true class and, unless it is a difference of maps, predicted rather than true."
+    return [dict(targets=labels)] + ([] if linear else [dict(targets=predicted, contrast=labels)])
+
 def _atlas_maps(model, split, mean, std, layer, method, batch_size, progress):
     "Predictions, and the 8-bit maps: for the predicted class of every image, for the true class and contrastive of the mistakes."
-    cam = GradCAM(model, layer, method)
+    cam, linear = GradCAM(model, layer, method), method in LINEAR_IN_GRADIENT
     device = next(model.parameters()).device
     probs, predicted_maps, true_maps, contrastive_maps = [], [], [], []
+    seen = mistaken = 0
     for start in tqdm(range(0, len(split), batch_size), desc=f'atlas at {layer}', disable=not progress, leave=False):
         part = split[start:start + batch_size].to(device)
         x = normalize(part.images, mean, std)
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', CAMWarning)  # empty maps are counted, not warned about one by one
-            own = cam(x, return_raw=True)
-            wrong = own.targets != part.labels
+            if seen and 2 * mistaken >= seen:  # mostly mistakes: their questions share the batch's forward pass
+                own, true, *contrast = cam.several(x, {}, *_mistake_questions(part.labels, None, linear),
+                                                   return_raw=True)
+                wrong = own.targets != part.labels
+                true_raw, true_map = true.raw[0][wrong], true.maps[wrong, 0]
+                contrast_map = contrast[0].maps[wrong, 0] if contrast else None
+            else:  # mostly right: a second call on the mistakes alone is cheaper
+                own = cam(x, return_raw=True)
+                wrong = own.targets != part.labels
+                if wrong.any():
+                    true, *contrast = cam.several(x[wrong], *_mistake_questions(part.labels[wrong],
+                                                                               own.targets[wrong], linear),
+                                                  return_raw=True)
+                    true_raw, true_map = true.raw[0], true.maps[:, 0]
+                    contrast_map = contrast[0].maps[:, 0] if contrast else None
             predicted_maps.append(_to_uint8(own.maps[:, 0]))
             if wrong.any():
-                x_wrong, predicted, labels = x[wrong], own.targets[wrong], part.labels[wrong]
-                true = cam(x_wrong, labels, return_raw=True)
-                true_maps.append(_to_uint8(true.maps[:, 0]))
-                if method in LINEAR_IN_GRADIENT:  # the contrastive raw map is the difference of the two: no new call
-                    contrastive = scale_maps(own.raw[0][wrong] - true.raw[0], x.shape[-2:])
-                else: contrastive = cam(x_wrong, predicted, contrast=labels)[:, 0]
-                contrastive_maps.append(_to_uint8(contrastive))
+                if linear: contrast_map = scale_maps(own.raw[0][wrong] - true_raw, x.shape[-2:])
+                true_maps.append(_to_uint8(true_map))
+                contrastive_maps.append(_to_uint8(contrast_map))
+        seen, mistaken = seen + len(part), mistaken + int(wrong.sum())
         probs.append(own.logits.float().softmax(1).cpu())
     empty = torch.zeros(0, *split.images.shape[-2:], dtype=torch.uint8)
     return (torch.cat(probs), torch.cat(predicted_maps), torch.cat(true_maps) if true_maps else empty,

@@ -200,31 +200,53 @@ def __call__(self: GradCAM,
              contrast=None,                # classes whose scores are subtracted: the map of "target rather than this"
              counterfactual: bool = False): # the map of the negated score: what speaks against the target
     "Maps `(batch, n_layers, H, W)` in [0, 1], one per image and target layer, on `x`'s device."
+    return self._answer(x, [dict(targets=targets, contrast=contrast, counterfactual=counterfactual)], return_raw)[0]
+
+@patch
+def _answer(self: GradCAM, x, queries, return_raw):
     self._check_input(x)
-    targets, contrast = _check_targets(targets, len(x)), _check_targets(contrast, len(x))
-    if (contrast is not None or counterfactual) and self.method not in GRADIENT_METHODS:
-        raise ValueError(f"contrastive and counterfactual maps follow the gradient of a score; {self.method} takes "
-                         f"none: use one of {', '.join(GRADIENT_METHODS)}")
+    queries = [self._check_query(q, len(x)) for q in queries]
     if any(m.training for m in self.model.modules()):
         warnings.warn("the model (or part of it) is in train mode: Grad-CAM runs it in eval mode (BatchNorm with "
                       "its running statistics) and puts every module back in its mode afterwards", CAMWarning,
-                      stacklevel=2)
+                      stacklevel=3)
     # gradients are needed (or not) whatever the caller's grad mode is, e.g. inside `torch.no_grad()`
     needs_grad = self.method in GRADIENT_METHODS
+    answers = []
     with torch.inference_mode(False), torch.set_grad_enabled(needs_grad), evaluating(self.model), \
          _no_weight_gradients(self.model):
         # channels-last convolutions are faster on CPUs (oneDNN) and on GPUs; the maps are the same
         logits, acts = self._forward(x.contiguous(memory_format=torch.channels_last), needs_grad)
-        targets = self._targets(targets, logits)
-        contrast = None if contrast is None else self._targets(contrast, logits)
-        raw = self._raw_maps(x, acts, logits, targets, contrast, counterfactual)
+        for i, (targets, contrast, counterfactual) in enumerate(queries):
+            targets = self._targets(targets, logits)
+            contrast = None if contrast is None else self._targets(contrast, logits)
+            raw = self._raw_maps(x, acts, logits, targets, contrast, counterfactual,
+                                 keep_graph=i < len(queries) - 1)  # the graph serves the next question too
+            answers.append((raw, targets))
     sizes = [tuple(a.shape[-2:]) for a in acts]
     del acts  # let go of the activations before the pictures are made
-    maps = torch.stack([scale_maps(r, x.shape[-2:]) for r in raw], 1)
-    self._warn_about(sizes, raw, maps, x)
-    return CAMResult(maps, raw, targets, logits.detach()) if return_raw else maps
+    results = []
+    for raw, targets in answers:
+        maps = torch.stack([scale_maps(r, x.shape[-2:]) for r in raw], 1)
+        self._warn_about(sizes, raw, maps, x)
+        results.append(CAMResult(maps, raw, targets, logits.detach()) if return_raw else maps)
+    return results
 
 # %% ../nbs/04_gradcam.ipynb #7522ba98
+_QUESTION = ('targets', 'contrast', 'counterfactual')
+
+@patch
+def _check_query(self: GradCAM, query, batch: int):
+    "A question as `(targets, contrast, counterfactual)`, checked."
+    if not isinstance(query, dict) or set(query) - set(_QUESTION):
+        raise ValueError(f"a question is a dict of {', '.join(_QUESTION)} (the arguments of a call); got {query!r}")
+    targets, contrast = (_check_targets(query.get(k), batch) for k in ('targets', 'contrast'))
+    counterfactual = bool(query.get('counterfactual', False))
+    if (contrast is not None or counterfactual) and self.method not in GRADIENT_METHODS:
+        raise ValueError(f"contrastive and counterfactual maps follow the gradient of a score; {self.method} takes "
+                         f"none: use one of {', '.join(GRADIENT_METHODS)}")
+    return targets, contrast, counterfactual
+
 @patch
 def _check_input(self: GradCAM, x):
     if not torch.is_tensor(x) or x.ndim != 4:
@@ -293,12 +315,12 @@ def _targets(self: GradCAM, targets, logits):
     return targets
 
 @patch
-def _raw_maps(self: GradCAM, x, acts, logits, targets, contrast=None, counterfactual=False):
+def _raw_maps(self: GradCAM, x, acts, logits, targets, contrast=None, counterfactual=False, keep_graph=False):
     if self.method in GRADIENT_METHODS:
         score = logits.gather(1, targets[:, None])
         if contrast is not None: score = score - logits.gather(1, contrast[:, None])
         if counterfactual: score = -score
-        grads = torch.autograd.grad(score.sum(), acts, allow_unused=True)
+        grads = torch.autograd.grad(score.sum(), acts, allow_unused=True, retain_graph=keep_graph)
         with torch.no_grad():
             return [GRADIENT_METHODS[self.method](a.detach(), torch.zeros_like(a) if g is None else g)
                     for a, g in zip(acts, grads)]
@@ -321,6 +343,16 @@ def _warn_about(self: GradCAM, sizes, raw, maps, x):
             warnings.warn(f"{self.method} maps at layer {name!r} are flat for images {_indices(empty & ~nothing_positive)}"
                           f" (they vary by less than {FLAT:g} of their peak): shown as all zero", CAMWarning,
                           stacklevel=3)
+
+# %% ../nbs/04_gradcam.ipynb #648c2309
+@patch
+def several(self: GradCAM,
+            x: torch.Tensor,          # normalised images (batch, channels, H, W)
+            *questions: dict,         # each a dict of `targets`, `contrast`, `counterfactual`, as for a call
+            return_raw: bool = False) -> list:
+    "The answer to each question, as a call would give it, from one forward pass of `x`."
+    if not questions: raise ValueError("several needs at least one question, e.g. {} for the predicted classes")
+    return self._answer(x, questions, return_raw)
 
 # %% ../nbs/04_gradcam.ipynb #4f0e15ea
 def colormap_table(cmap='jet') -> torch.Tensor:
