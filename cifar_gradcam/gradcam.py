@@ -203,9 +203,9 @@ def __call__(self: GradCAM,
     return self._answer(x, [dict(targets=targets, contrast=contrast, counterfactual=counterfactual)], return_raw)[0]
 
 @patch
-def _answer(self: GradCAM, x, queries, return_raw):
+def _answer(self: GradCAM, x, questions, return_raw):
     self._check_input(x)
-    queries = [self._check_query(q, len(x)) for q in queries]
+    questions = [self._check_question(q, len(x)) for q in questions]
     if any(m.training for m in self.model.modules()):
         warnings.warn("the model (or part of it) is in train mode: Grad-CAM runs it in eval mode (BatchNorm with "
                       "its running statistics) and puts every module back in its mode afterwards", CAMWarning,
@@ -217,11 +217,11 @@ def _answer(self: GradCAM, x, queries, return_raw):
          _no_weight_gradients(self.model):
         # channels-last convolutions are faster on CPUs (oneDNN) and on GPUs; the maps are the same
         logits, acts = self._forward(x.contiguous(memory_format=torch.channels_last), needs_grad)
-        for i, (targets, contrast, counterfactual) in enumerate(queries):
+        for i, (targets, contrast, counterfactual) in enumerate(questions):
             targets = self._targets(targets, logits)
             contrast = None if contrast is None else self._targets(contrast, logits)
             raw = self._raw_maps(x, acts, logits, targets, contrast, counterfactual,
-                                 keep_graph=i < len(queries) - 1)  # the graph serves the next question too
+                                 keep_graph=i < len(questions) - 1)  # the graph serves the next question too
             answers.append((raw, targets))
     sizes = [tuple(a.shape[-2:]) for a in acts]
     del acts  # let go of the activations before the pictures are made
@@ -236,12 +236,12 @@ def _answer(self: GradCAM, x, queries, return_raw):
 _QUESTION = ('targets', 'contrast', 'counterfactual')
 
 @patch
-def _check_query(self: GradCAM, query, batch: int):
+def _check_question(self: GradCAM, question, batch: int):
     "A question as `(targets, contrast, counterfactual)`, checked."
-    if not isinstance(query, dict) or set(query) - set(_QUESTION):
-        raise ValueError(f"a question is a dict of {', '.join(_QUESTION)} (the arguments of a call); got {query!r}")
-    targets, contrast = (_check_targets(query.get(k), batch) for k in ('targets', 'contrast'))
-    counterfactual = bool(query.get('counterfactual', False))
+    if not isinstance(question, dict) or set(question) - set(_QUESTION):
+        raise ValueError(f"a question is a dict of {', '.join(_QUESTION)} (the arguments of a call); got {question!r}")
+    targets, contrast = (_check_targets(question.get(k), batch) for k in ('targets', 'contrast'))
+    counterfactual = bool(question.get('counterfactual', False))
     if (contrast is not None or counterfactual) and self.method not in GRADIENT_METHODS:
         raise ValueError(f"contrastive and counterfactual maps follow the gradient of a score; {self.method} takes "
                          f"none: use one of {', '.join(GRADIENT_METHODS)}")
