@@ -18,9 +18,9 @@ from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['CIFAR10_CLASSES', 'IMAGE_SUFFIXES', 'ARCHIVE_SUFFIXES', 'ACCEPTED_SOURCES', 'MAX_PIXELS', 'SHAPES', 'ImageSplit',
-           'channel_stats', 'normalize', 'denormalize', 'ImageData', 'default_cache_dir', 'DiskFullError',
-           'check_space', 'atomic_write', 'atomic_save', 'json_text', 'write_json', 'read_saved', 'load_data',
-           'make_shapes', 'Augment', 'default_device', 'resolve_device', 'BatchLoader', 'ImageDataset', 'show_batch']
+           'channel_stats', 'normalize', 'denormalize', 'ImageData', 'DiskFullError', 'check_space', 'atomic_write',
+           'atomic_save', 'json_text', 'write_json', 'read_saved', 'default_cache_dir', 'load_data', 'make_shapes',
+           'Augment', 'default_device', 'resolve_device', 'BatchLoader', 'ImageDataset', 'show_batch']
 
 # %% ../nbs/00_data.ipynb #3a763e56
 @dataclass
@@ -118,23 +118,7 @@ class ImageData:
         return (f"ImageData from {self.source!r}: {len(self.train)} train / {len(self.test)} test images, "
                 f"{len(self.classes)} classes, mean {fmt(self.mean)}, std {fmt(self.std)}")
 
-# %% ../nbs/00_data.ipynb #e44eb72c
-CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
-IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff', '.ppm'}
-ARCHIVE_SUFFIXES = ('.tar.gz', '.tgz', '.tar', '.zip')
-ACCEPTED_SOURCES = ("'cifar10' (download), 'shapes' (synthetic), a cifar-10-batches-py folder (or its parent), "
-                    "an image-folder tree with train/<class>/* and test/<class>/*, "
-                    "or a .tar.gz/.tgz/.tar/.zip archive of either layout")
-
-def default_cache_dir() -> Path:
-    "Where decoded data sets and extracted archives are kept: `$CIFAR_GRADCAM_CACHE` or `~/.cache/cifar_gradcam`."
-    return Path(os.environ.get('CIFAR_GRADCAM_CACHE', Path.home() / '.cache' / 'cifar_gradcam')).expanduser()
-
-# %% ../nbs/00_data.ipynb #2597a597
-def _umask() -> int:
-    mask = os.umask(0); os.umask(mask)
-    return mask
-
+# %% ../nbs/00_data.ipynb #696d55d8
 class DiskFullError(OSError):
     "A file could not be written for lack of space; the message says which, how much it needs, and where to go instead."
 
@@ -156,6 +140,11 @@ def _no_room(what, needed: int, folder, reason: str = 'not enough free space') -
 def check_space(folder, needed: int, what):
     "Raise `DiskFullError` if `folder`'s disk has less than `needed` bytes free for `what`."
     if _free_bytes(folder) < needed: raise _no_room(what, needed, folder)
+
+# %% ../nbs/00_data.ipynb #a0a60322
+def _umask() -> int:
+    mask = os.umask(0); os.umask(mask)
+    return mask
 
 def atomic_write(path, write) -> Path:
     "Call `write(file)`, then put what it wrote in `path` through a temporary file: all of it is written, or none."
@@ -214,6 +203,65 @@ def read_saved(path, what: str = 'file'):
         raise ValueError(f"{path} is not a readable {what} ({type(e).__name__}: "
                          f"{str(e).splitlines()[0] if str(e) else 'empty or cut short'})") from e
 
+# %% ../nbs/00_data.ipynb #e44eb72c
+CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
+IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff', '.ppm'}
+ARCHIVE_SUFFIXES = ('.tar.gz', '.tgz', '.tar', '.zip')
+ACCEPTED_SOURCES = ("'cifar10' (download), 'shapes' (synthetic), a cifar-10-batches-py folder (or its parent), "
+                    "an image-folder tree with train/<class>/* and test/<class>/*, "
+                    "or a .tar.gz/.tgz/.tar/.zip archive of either layout")
+
+def default_cache_dir() -> Path:
+    "Where decoded data sets and extracted archives are kept: `$CIFAR_GRADCAM_CACHE` or `~/.cache/cifar_gradcam`."
+    return Path(os.environ.get('CIFAR_GRADCAM_CACHE', Path.home() / '.cache' / 'cifar_gradcam')).expanduser()
+
+# %% ../nbs/00_data.ipynb #d8f93c8f
+def _layout(folder: Path):
+    "Which accepted layout `folder` has: 'batches', 'imagefolder' or None."
+    if (folder / 'data_batch_1').exists() or (folder / 'test_batch').exists(): return 'batches'
+    if (folder / 'train').is_dir() and (folder / 'test').is_dir(): return 'imagefolder'
+    return None
+
+def _find_layout(folder: Path):
+    "`folder` or the single folder inside it (as archives often have) with an accepted layout."
+    if (folder / 'cifar-10-batches-py').is_dir(): folder = folder / 'cifar-10-batches-py'
+    if (kind := _layout(folder)): return folder, kind
+    subdirs = [d for d in folder.iterdir() if d.is_dir() and not d.name.startswith('.')]
+    if len(subdirs) == 1: return _find_layout(subdirs[0])
+    return folder, None
+
+# %% ../nbs/00_data.ipynb #a7f0fcc9
+def _writable(cache_dir: Path) -> Path:
+    "`cache_dir`, made if need be, once a file can be written there; else an error that says how to choose another."
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=cache_dir).close()
+    except OSError as e:
+        raise ValueError(f"cannot write to the cache folder {cache_dir} ({e.strerror or e}): point "
+                         f"CIFAR_GRADCAM_CACHE (or cache_dir) at a folder that can be written") from e
+    return cache_dir
+
+def load_data(source=None, cache_dir=None, resize: bool = False, progress: bool = True) -> ImageData:
+    "Load a data set from `source` (see the table above) as an `ImageData`."
+    source = source or os.environ.get('CIFAR_GRADCAM_DATA') or 'cifar10'
+    cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    if str(source) == 'shapes': return make_shapes()
+    if str(source) == 'cifar10': return _load_torchvision_cifar10(_writable(cache_dir))
+    path = Path(source).expanduser()
+    if not path.exists(): raise FileNotFoundError(f"data source {path} does not exist. Accepted: {ACCEPTED_SOURCES}")
+    if path.is_file():
+        if not path.name.lower().endswith(ARCHIVE_SUFFIXES):
+            raise ValueError(f"data source {path} is a file but not an archive. Accepted: {ACCEPTED_SOURCES}")
+        folder = _extract(path, _writable(cache_dir))
+    else: folder = path
+    folder, kind = _find_layout(folder)
+    if kind == 'batches': data = _load_cifar_batches(folder)
+    elif kind == 'imagefolder':
+        data = _load_image_folder(folder, _writable(cache_dir), resize=resize, progress=progress)
+    else: raise ValueError(f"data source {path} is in none of the accepted layouts. Accepted: {ACCEPTED_SOURCES}")
+    data.source = str(source)
+    return data
+
 # %% ../nbs/00_data.ipynb #77c59718
 _NUMPY_MULTIARRAY = ('numpy.core.multiarray', 'numpy._core.multiarray')  # NumPy 1's name and NumPy 2's
 _BATCH_GLOBALS = {('_codecs', 'encode'), ('numpy', 'ndarray'), ('numpy', 'dtype'),
@@ -244,6 +292,7 @@ def _read_pickle(path: Path):
     except Exception as e:
         raise ValueError(f"cannot read {path} as a CIFAR-10 batch: {e or type(e).__name__} (damaged or truncated?)") from e
 
+# %% ../nbs/00_data.ipynb #9c2499ff
 def _batch_arrays(path: Path):
     "Images `(n, 3, 32, 32)` and labels `(n,)` of one batch file, checked to be what the format says."
     batch = _read_pickle(path)
@@ -255,6 +304,7 @@ def _batch_arrays(path: Path):
         raise ValueError(f"{path} is not a CIFAR-10 batch: expected b'labels', {len(data)} whole numbers")
     return torch.from_numpy(data.reshape(-1, 3, 32, 32).copy()), torch.from_numpy(labels.astype(np.int64))
 
+# %% ../nbs/00_data.ipynb #b0189f6a
 def _load_cifar_batches(folder: Path) -> ImageData:
     "CIFAR-10 from the pickled `data_batch_1..5`, `test_batch` and `batches.meta` in `folder`."
     def read(names):
@@ -349,6 +399,7 @@ def _read_cache(cache: Path, classes, n_train: int, n_test: int) -> dict | None:
         warnings.warn(f"the cache {cache} is damaged ({e or type(e).__name__}); decoding the images again")
         return None
 
+# %% ../nbs/00_data.ipynb #e1c84abf
 def _load_image_folder(root: Path, cache_dir: Path, resize=False, progress=True) -> ImageData:
     classes, train_items = _image_files(root / 'train')
     _, test_items = _image_files(root / 'test', classes)
@@ -380,6 +431,7 @@ def _is_whole(folder: Path) -> bool:
     try: return json.loads((folder / _MANIFEST).read_text()) == _contents(folder)
     except (OSError, ValueError): return False
 
+# %% ../nbs/00_data.ipynb #33791f2d
 def _unpacked_size(archive: Path) -> int:
     "What extracting `archive` needs on disk, as far as its own records tell without unpacking it."
     name = archive.name.lower()
@@ -393,6 +445,7 @@ def _unpacked_size(archive: Path) -> int:
     except (OSError, zipfile.BadZipFile): pass  # a damaged archive is reported when it is extracted
     return archive.stat().st_size
 
+# %% ../nbs/00_data.ipynb #3d22e41d
 def _untar(archive: Path, dest: Path):
     with tarfile.open(archive) as t:
         t.extractall(dest, filter='data')
@@ -406,6 +459,7 @@ def _is_damage(e: BaseException) -> bool:
     return (isinstance(e, (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError))
             or (isinstance(e, OSError) and e.errno is None))  # gzip.BadGzipFile and bz2's errors carry no errno
 
+# %% ../nbs/00_data.ipynb #b422a8f9
 def _extract(archive: Path, cache_dir: Path) -> Path:
     st = archive.stat()
     key = hashlib.sha1(f'{archive.resolve()}|{st.st_size}|{st.st_mtime_ns}'.encode()).hexdigest()[:12]
@@ -435,53 +489,6 @@ def _extract(archive: Path, cache_dir: Path) -> Path:
                              f"was kept. Download or copy it again") from e
         raise
     return dest
-
-# %% ../nbs/00_data.ipynb #d8f93c8f
-def _layout(folder: Path):
-    "Which accepted layout `folder` has: 'batches', 'imagefolder' or None."
-    if (folder / 'data_batch_1').exists() or (folder / 'test_batch').exists(): return 'batches'
-    if (folder / 'train').is_dir() and (folder / 'test').is_dir(): return 'imagefolder'
-    return None
-
-def _find_layout(folder: Path):
-    "`folder` or the single folder inside it (as archives often have) with an accepted layout."
-    if (folder / 'cifar-10-batches-py').is_dir(): folder = folder / 'cifar-10-batches-py'
-    if (kind := _layout(folder)): return folder, kind
-    subdirs = [d for d in folder.iterdir() if d.is_dir() and not d.name.startswith('.')]
-    if len(subdirs) == 1: return _find_layout(subdirs[0])
-    return folder, None
-
-# %% ../nbs/00_data.ipynb #a7f0fcc9
-def _writable(cache_dir: Path) -> Path:
-    "`cache_dir`, made if need be, once a file can be written there; else an error that says how to choose another."
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=cache_dir).close()
-    except OSError as e:
-        raise ValueError(f"cannot write to the cache folder {cache_dir} ({e.strerror or e}): point "
-                         f"CIFAR_GRADCAM_CACHE (or cache_dir) at a folder that can be written") from e
-    return cache_dir
-
-def load_data(source=None, cache_dir=None, resize: bool = False, progress: bool = True) -> ImageData:
-    "Load a data set from `source` (see the table above) as an `ImageData`."
-    source = source or os.environ.get('CIFAR_GRADCAM_DATA') or 'cifar10'
-    cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
-    if str(source) == 'shapes': return make_shapes()
-    if str(source) == 'cifar10': return _load_torchvision_cifar10(_writable(cache_dir))
-    path = Path(source).expanduser()
-    if not path.exists(): raise FileNotFoundError(f"data source {path} does not exist. Accepted: {ACCEPTED_SOURCES}")
-    if path.is_file():
-        if not path.name.lower().endswith(ARCHIVE_SUFFIXES):
-            raise ValueError(f"data source {path} is a file but not an archive. Accepted: {ACCEPTED_SOURCES}")
-        folder = _extract(path, _writable(cache_dir))
-    else: folder = path
-    folder, kind = _find_layout(folder)
-    if kind == 'batches': data = _load_cifar_batches(folder)
-    elif kind == 'imagefolder':
-        data = _load_image_folder(folder, _writable(cache_dir), resize=resize, progress=progress)
-    else: raise ValueError(f"data source {path} is in none of the accepted layouts. Accepted: {ACCEPTED_SOURCES}")
-    data.source = str(source)
-    return data
 
 # %% ../nbs/00_data.ipynb #83b2b4e8
 SHAPES = ['circle', 'square', 'triangle', 'cross']
