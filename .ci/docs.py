@@ -12,6 +12,8 @@ notebook into `_proc/`, which executes the `show_doc` cells), converts the proce
   public method of an exported class (defined in the class, added with `@patch` or assigned, `__call__` included)
   without its own `show_doc(Class.method)` entry on some page (nbdev adds one itself for a public `@patch` function;
   a hidden cell's does not count);
+- a documented function, class or method without a docstring of its own (its entry would be empty, or show the
+  text it inherits, such as `nn.Module.forward`'s "Define the computation performed at every call");
 - a missing figure: a cell that draws one (a call of `plot`, `show`, `show_batch`, `plot_confusion`, `show_mistakes`)
   without a saved picture, unless it is marked `#| output: false`; or an image link to a file that is not there;
 - a broken link between pages: to a page that does not exist, or to a heading that is not on it.
@@ -143,16 +145,32 @@ def public_methods(nbs: Path, exported: set) -> dict:
                                                 if c in classes and (not m.startswith('_') or m == '__call__'))
     return methods
 
-def exported_names(nbs: Path) -> dict:
-    "Per notebook, the names its module exports."
-    names = {}
+def notebook_modules(nbs: Path) -> dict:
+    "Per notebook that exports one, its module."
+    modules = {}
     for nb_path in nbs.glob('*.ipynb'):
         m = re.search(r'#\|\s*default_exp\s+([\w.]+)', nb_path.read_text())
-        if not m: continue
-        module = importlib.import_module(f'cifar_gradcam.{m.group(1)}')
-        # functions and classes get a show_doc entry; constants are described in the prose
-        names[nb_path.name] = [n for n in module.__all__ if callable(getattr(module, n)) and not n.isupper()]
-    return names
+        if m: modules[nb_path.name] = importlib.import_module(f'cifar_gradcam.{m.group(1)}')
+    return modules
+
+def exported_names(nbs: Path) -> dict:
+    "Per notebook, the names its module exports."
+    # functions and classes get a show_doc entry; constants are described in the prose
+    return {page: [n for n in module.__all__ if callable(getattr(module, n)) and not n.isupper()]
+            for page, module in notebook_modules(nbs).items()}
+
+def without_docstring(nbs: Path, methods: dict) -> list:
+    "The exported functions and classes, and the public methods, that have no docstring of their own."
+    found, objects = [], {}
+    for page, names in exported_names(nbs).items():
+        module = notebook_modules(nbs)[page]
+        for name in names:
+            obj = objects[name] = getattr(module, name)
+            if not (obj.__dict__.get('__doc__') if isinstance(obj, type) else obj.__doc__): found.append(name)
+    for method in (m for page_methods in methods.values() for m in page_methods):
+        owner, name = method.split('.')
+        if not getattr(objects[owner], name).__doc__: found.append(method)  # a function's own: not inherited
+    return found
 
 def main():
     try: proc, cfg = process()
@@ -180,13 +198,16 @@ def main():
         if body.count('<img') < figures: problem(name, f"{figures} figures saved but {body.count('<img')} in the HTML")
         (html_dir / name.replace('.ipynb', '.html')).write_text(body)
     exported = {n for names in module_names.values() for n in names}
-    for page, methods in public_methods(cfg.nbs_path, exported).items():
+    methods = public_methods(cfg.nbs_path, exported)
+    bare = without_docstring(cfg.nbs_path, methods)
+    if bare: problem('modules', f"no docstring of their own: {', '.join(bare)}")
+    for page, methods in methods.items():
         missing = [m for m in methods if m not in shown]
         if missing: problem(page, f"no show_doc(Class.method) entry for the methods {', '.join(missing)}")
     if problems:
         print('\n'.join(problems))
         sys.exit(f"docs check: {len(problems)} problems")
     print(f"docs check: {len(pages)} pages in sidebar order, {total} figures, every exported name and public method "
-          f"documented, every link between pages resolves; HTML in {html_dir}")
+          f"documented with a docstring of its own, every link between pages resolves; HTML in {html_dir}")
 
 if __name__ == '__main__': main()

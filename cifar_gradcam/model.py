@@ -42,6 +42,7 @@ class BasicBlock(nn.Module):
                                           norm_layer(norm, channels))
 
     def forward(self, x):
+        "`relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))`, with functional ReLUs that change no tensor in place."
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return F.relu(out + self.shortcut(x))
@@ -72,6 +73,7 @@ class ResNet18(nn.Module):
         return dict(arch='ResNet18', norm=self.norm, num_classes=self.num_classes)
 
     def forward(self, x):
+        "Class scores (logits) `(N, num_classes)` of normalised images `x` `(N, 3, H, W)`."
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
         out = F.adaptive_avg_pool2d(out, 1).flatten(1)
@@ -130,6 +132,7 @@ BasicBlock-48 [-1, 512, 4, 4] 0
 Linear-49 [-1, 10] 5,130
 """
 
+# %% ../nbs/01_model.ipynb #20d64585
 def parse_table(table: str = REFERENCE_TABLE):
     "Rows `(type, index, output shape, parameters)` of a torchsummary-style table."
     rows = []
