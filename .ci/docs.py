@@ -16,6 +16,8 @@ notebook into `_proc/`, which executes the `show_doc` cells), converts the proce
   text it inherits, such as `nn.Module.forward`'s "Define the computation performed at every call");
 - a missing figure: a cell that draws one (a call of `plot`, `show`, `show_batch`, `plot_confusion`, `show_mistakes`)
   without a saved picture, unless it is marked `#| output: false`; or an image link to a file that is not there;
+- a map of the package in index that is not the package: a module without its row, or a row whose imports are not
+  the ones its module makes;
 - a broken link between pages: to a page that does not exist, or to a heading that is not on it.
 """
 import ast, importlib, json, re, sys
@@ -172,6 +174,21 @@ def without_docstring(nbs: Path, methods: dict) -> list:
         if not getattr(objects[owner], name).__doc__: found.append(method)  # a function's own: not inherited
     return found
 
+MAP_HEADER = '| module | what it does | imports from the package |'
+
+def package_map(nbs: Path) -> dict:
+    "Index's map of the package: each module's name and the modules its row says it imports."
+    cells = [source(c) for c in json.loads((nbs / 'index.ipynb').read_text())['cells'] if c['cell_type'] == 'markdown']
+    table = next((c for c in cells if MAP_HEADER in c), '')
+    rows = [line.split('|')[1:-1] for line in table.split(MAP_HEADER, 1)[-1].splitlines() if line.startswith('| `')]
+    return {re.findall(r'`(\w+)`', name)[0]: set(re.findall(r'`(\w+)`', imports)) for name, _, imports in rows}
+
+def package_imports() -> dict:
+    "Each module of the package and the modules of the package it imports (`from .x import ...`, anywhere in it)."
+    files = [p for p in (root / 'cifar_gradcam').glob('*.py') if not p.name.startswith('_')]
+    relative = lambda tree: {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
+    return {p.stem: relative(ast.parse(p.read_text())) for p in files}
+
 def main():
     try: proc, cfg = process()
     except Exception as e: sys.exit(f"processing the notebooks failed (what nbdev_docs would do before Quarto):\n{e}")
@@ -204,6 +221,15 @@ def main():
     for page, methods in methods.items():
         missing = [m for m in methods if m not in shown]
         if missing: problem(page, f"no show_doc(Class.method) entry for the methods {', '.join(missing)}")
+    said, made = package_map(cfg.nbs_path), package_imports()
+    if not said: problem('index.ipynb', f"no map of the package (a table headed {MAP_HEADER})")
+    for module in sorted(said.keys() | made.keys()):
+        if module not in said: problem('index.ipynb', f"the map of the package has no row for `{module}`")
+        elif module not in made:
+            problem('index.ipynb', f"the map of the package has a row for `{module}`, which is not a module")
+        elif said[module] != made[module]:
+            problem('index.ipynb', f"the map says `{module}` imports {sorted(said[module]) or 'nothing'}; it imports "
+                                   f"{sorted(made[module]) or 'nothing'}")
     if problems:
         print('\n'.join(problems))
         sys.exit(f"docs check: {len(problems)} problems")

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from .data import ImageSplit, normalize
 from .model import evaluating
-from .gradcam import CAMWarning, GradCAM, overlay, _check_targets
+from .gradcam import CAMWarning, GradCAM, class_targets, overlay
 from .train import Predictions, mistake_caption
 
 # %% auto #0
@@ -76,21 +76,10 @@ class MistakeCAMs:
         return fig
 
 # %% ../nbs/05_explain.ipynb #78747e22
-def _check_preds(preds: Predictions, split: ImageSplit):
-    "Predictions carry the labels of the images they were made for: they must be this split's."
-    if len(preds.labels) != len(split):
-        raise ValueError(f"preds are for {len(preds.labels)} images but the split has {len(split)}: use the "
-                         f"predictions on this split (`predict(model, split, mean, std)`)")
-    differ = (preds.labels.cpu() != split.labels.cpu()).sum().item()
-    if differ or list(preds.classes) != list(split.classes):
-        raise ValueError(f"preds are for other images: their labels differ from this split's at {differ} of "
-                         f"{len(split)} places" + ('' if differ else ', and their classes too') +
-                         "; use the predictions on this split (`predict(model, split, mean, std)`)")
-
 def explain_mistakes(model: nn.Module, split: ImageSplit, preds: Predictions, mean, std, layers='layer3',
                      method: str = 'gradcam', n: int = 10, batch_size: int = 64) -> MistakeCAMs:
     "Maps at `layers` of the `n` worst misclassified images of `split`, for their predicted and their true class."
-    _check_preds(preds, split)
+    preds.check_split(split)
     if n < 1: raise ValueError(f"n (the number of mistakes to explain) must be >= 1; got {n}")
     indices = preds.misclassified()[:n]
     if len(indices) == 0:
@@ -141,7 +130,7 @@ def deletion_insertion(model: nn.Module,
     b, _, h, w = x.shape
     if maps.shape != (b, h, w): raise ValueError(f"maps must be (batch, H, W) = {(b, h, w)}; got {tuple(maps.shape)}")
     if not 1 <= steps <= h * w: raise ValueError(f"steps must be in 1..{h * w} (the number of pixels); got {steps}")
-    targets = _check_targets(targets, b)
+    targets = class_targets(targets, b)
     if targets is None: raise ValueError("give the target class of each image (e.g. the predicted ones)")
     targets = targets.to(x.device)
     base = _baseline_images(x, baseline)

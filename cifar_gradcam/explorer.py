@@ -15,7 +15,6 @@ from .data import ImageSplit, normalize
 from .gradcam import (CAMWarning, GRADIENT_METHODS, METHODS, GradCAM, colormap_table, gradient_picture,
                                    guided_backprop, guided_grad_cam, overlay, resolve_layers)
 from .train import Predictions
-from .explain import _check_preds
 
 # %% auto #0
 __all__ = ['EXPLORER_VIEWS', 'colour_scale', 'CAMExplorer']
@@ -74,7 +73,7 @@ class CAMExplorer:
                  opacity: float = 0.5,                              # of the heat map over the image
                  cmap='jet', top_k: int = 5, size: int = 192,       # colormap, probabilities shown, picture pixels
                  indices=None):                                     # images to explore; default: the mistakes
-        _check_preds(preds, split)
+        preds.check_split(split)
         self.indices = preds.misclassified() if indices is None else torch.as_tensor(indices).flatten()
         if len(self.indices) == 0:
             raise ValueError("the model gets every image right: there are no mistakes to explore (pass `indices` to "

@@ -19,9 +19,9 @@ from .model import evaluating
 
 # %% auto #0
 __all__ = ['FLAT', 'GRADIENT_METHODS', 'METHODS', 'layer_names', 'resolve_layers', 'scale_maps', 'grad_cam', 'grad_cam_plus_plus',
-           'x_grad_cam', 'layer_cam', 'hires_cam', 'eigen_cam', 'score_cam', 'CAMResult', 'CAMWarning', 'GradCAM',
-           'colormap_table', 'overlay', 'guided_backprop', 'guided_grad_cam', 'gradient_picture', 'FlipConsistency',
-           'flip_consistency']
+           'x_grad_cam', 'layer_cam', 'hires_cam', 'eigen_cam', 'score_cam', 'CAMResult', 'CAMWarning', 'class_targets',
+           'GradCAM', 'colormap_table', 'overlay', 'guided_backprop', 'guided_grad_cam', 'gradient_picture',
+           'FlipConsistency', 'flip_consistency']
 
 # %% ../nbs/04_gradcam.ipynb #9570c090
 def layer_names(model: nn.Module, depth: int | None = None) -> list:
@@ -150,8 +150,8 @@ def _no_weight_gradients(model: nn.Module):
     finally:
         for p, flag in flags: p.requires_grad_(flag)
 
-# %% ../nbs/04_gradcam.ipynb #96769647
-def _check_targets(targets, batch: int):
+# %% ../nbs/04_gradcam.ipynb #3f62e575
+def class_targets(targets, batch: int):
     "`targets` (None, a class for all, or one per image) as an int64 tensor `(batch,)`, or None."
     if targets is None: return None
     targets = torch.as_tensor(targets)
@@ -164,6 +164,7 @@ def _check_targets(targets, batch: int):
                          f"one class for all, or None for the predicted classes")
     return targets
 
+# %% ../nbs/04_gradcam.ipynb #96769647
 def _indices(mask) -> str:
     idx = mask.nonzero().flatten().tolist()
     return str(idx) if len(idx) <= 10 else f"{str(idx[:10])[:-1]}, ...] ({len(idx)} in all)"
@@ -240,7 +241,7 @@ def _check_question(self: GradCAM, question, batch: int):
     "A question as `(targets, contrast, counterfactual)`, checked."
     if not isinstance(question, dict) or set(question) - set(_QUESTION):
         raise ValueError(f"a question is a dict of {', '.join(_QUESTION)} (the arguments of a call); got {question!r}")
-    targets, contrast = (_check_targets(question.get(k), batch) for k in ('targets', 'contrast'))
+    targets, contrast = (class_targets(question.get(k), batch) for k in ('targets', 'contrast'))
     counterfactual = bool(question.get('counterfactual', False))
     if (contrast is not None or counterfactual) and self.method not in GRADIENT_METHODS:
         raise ValueError(f"contrastive and counterfactual maps follow the gradient of a score; {self.method} takes "
@@ -420,7 +421,7 @@ class _GuidedReLUs(torch.overrides.TorchFunctionMode):
 # %% ../nbs/04_gradcam.ipynb #f8985f32
 def guided_backprop(model: nn.Module, x: torch.Tensor, targets=None) -> torch.Tensor:
     "Guided Backprop: the guided gradient `(batch, channels, H, W)` of each image's target score (default: predicted)."
-    targets = _check_targets(targets, len(x))
+    targets = class_targets(targets, len(x))
     with torch.inference_mode(False), torch.enable_grad(), evaluating(model), _no_weight_gradients(model):
         x = x.detach().clone().requires_grad_()
         with _GuidedReLUs(): logits = model(x)

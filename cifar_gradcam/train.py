@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 from .data import (Augment, BatchLoader, ImageData, ImageSplit, atomic_save, atomic_write, resolve_device,
@@ -339,6 +340,19 @@ def predict(model, split: ImageSplit, mean, std, batch_size: int = 512, device=N
         for x, _ in BatchLoader(split, mean, std, batch_size, device=device):
             with autocast(precision, device): probs.append(model(x).float().softmax(1))
     return Predictions(torch.cat(probs).cpu(), split.labels.cpu(), split.classes)
+
+# %% ../nbs/03_train.ipynb #993bb527
+@patch
+def check_split(self: Predictions, split: ImageSplit):
+    "Raise `ValueError` unless these can be the predictions on `split`: its size, its labels in order, its classes."
+    if len(self.labels) != len(split):
+        raise ValueError(f"preds are for {len(self.labels)} images but the split has {len(split)}: use the "
+                         f"predictions on this split (`predict(model, split, mean, std)`)")
+    differ = (self.labels.cpu() != split.labels.cpu()).sum().item()
+    if differ or list(self.classes) != list(split.classes):
+        raise ValueError(f"preds are for other images: their labels differ from this split's at {differ} of "
+                         f"{len(split)} places" + ('' if differ else ', and their classes too') +
+                         "; use the predictions on this split (`predict(model, split, mean, std)`)")
 
 # %% ../nbs/03_train.ipynb #88ab80fd
 def plot_confusion(preds: Predictions, normalize: bool = True, size: float = 4.5):
