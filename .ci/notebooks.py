@@ -5,9 +5,9 @@
     python .ci/notebooks.py --save           # and write the outputs back into nbs/ (then run nbdev_clean)
 
 Every cell runs, the ones flagged `real_data` included: they read CIFAR-10 from `CIFAR_GRADCAM_DATA`, or download it.
-Saved outputs are kept small and ours to share: no widget views (progress bars and the explorer need a live
-kernel), no stderr, pictures with a palette of 128 colours, and nothing from cells marked `#| output: false` (the
-ones that draw CIFAR-10 images).
+Saved outputs are kept small: no widget views (progress bars and the explorer need a live kernel), no stderr,
+pictures with a palette of 128 colours, and nothing from cells marked `#| output: false`. With `CIFAR_GRADCAM_MODEL`
+naming a checkpoint, the real-data cells show that model (see `example_model` in 03_train).
 """
 import json, os, sys, time
 from pathlib import Path
@@ -63,6 +63,7 @@ if __name__ == '__main__':
     save = '--save' in args
     names = [a for a in args if not a.startswith('--')]
     print(f"CIFAR_GRADCAM_DATA={os.environ.get('CIFAR_GRADCAM_DATA', 'unset: the real-data cells download CIFAR-10')}")
+    print(f"CIFAR_GRADCAM_MODEL={os.environ.get('CIFAR_GRADCAM_MODEL', 'unset: the real-data cells use the short run')}")
     failed = []
     for path in notebooks(names):
         try: print(f"{path.name}: ran top to bottom in {execute(path, save):.0f}s", flush=True)

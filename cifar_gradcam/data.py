@@ -608,10 +608,11 @@ class BatchLoader:
     "Normalised, optionally augmented, batches `(x, y)` of `split` on `device`."
     def __init__(self, split: ImageSplit, mean, std, batch_size: int = 512, shuffle: bool = False,
                  drop_last: bool = False, augment: Augment | None = None, device=None, channels_last: bool = False,
-                 seed: int = 0, rank: int = 0, world_size: int = 1):
+                 seed: int = 0, rank: int = 0, world_size: int = 1, size: int | None = None):
         if batch_size < 1: raise ValueError(f"batch_size must be >= 1; got {batch_size}")
         if len(split) == 0: raise ValueError("cannot make batches of an empty split")
         if not 0 <= rank < world_size: raise ValueError(f"rank must be in 0..{world_size - 1}; got {rank}")
+        self.size = size  # None: the images' own size; else batches resized to `size` x `size` pixels
         self.split, self.batch_size, self.shuffle, self.drop_last = split, batch_size, shuffle, drop_last
         self.augment, self.channels_last, self.seed, self.epoch = augment, channels_last, seed, 0
         self.rank, self.world_size = rank, world_size
@@ -622,6 +623,15 @@ class BatchLoader:
     def __len__(self):
         n, bs = len(self.split) // self.world_size, self.batch_size
         return n // bs if self.drop_last else -(-n // bs)
+
+    @property
+    def size(self) -> int | None: return self._size
+
+    @size.setter
+    def size(self, size):
+        if size is not None and (isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1):
+            raise ValueError(f"size must be a whole number of pixels >= 1, or None for the images' own; got {size!r}")
+        self._size = size
 
     def set_epoch(self, epoch: int):
         "Make the next pass the one of `epoch` (its order and augmentation)."
@@ -647,6 +657,7 @@ class BatchLoader:
             if self.augment is not None: images = self.augment(images, generator=g, fill=fill)
             x = torch.empty(images.shape, dtype=torch.float32, device=self.device, memory_format=memory_format)
             torch.addcmul(shift, images, scale, out=x)  # normalised, straight into the wanted memory format
+            if self.size is not None and self.size != x.shape[-1]: x = _resized(x, self.size, memory_format)
             yield x, data.labels.index_select(0, idx)
 
 # %% ../nbs/00_data.ipynb #7b2df9de
@@ -674,6 +685,12 @@ def subset(self: ImageData, train: int | None = None, test: int | None = None, s
     "A random sample of `train` training and `test` test images (None: a whole split), with this data's statistics."
     return ImageData(_sample(self.train, train, seed, 'train'), _sample(self.test, test, seed + 1, 'test'),
                      self.source, self.mean, self.std)
+
+# %% ../nbs/00_data.ipynb #e727bf8e
+def _resized(x: torch.Tensor, size: int, memory_format) -> torch.Tensor:
+    "The batch `x` resized to `size` x `size` pixels (antialiased when shrinking), in `memory_format`."
+    return F.interpolate(x, size=(size, size), mode='bilinear', antialias=True,
+                         align_corners=False).contiguous(memory_format=memory_format)
 
 # %% ../nbs/00_data.ipynb #0b83fc27
 class ImageDataset(torch.utils.data.Dataset):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy, math, random
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,8 +19,9 @@ from .data import default_device
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'OPTIMIZERS', 'SWEEP_MODES', 'SUGGESTIONS', 'DEFAULT_SUGGESTION', 'resolve_precision', 'autocast',
-           'make_scaler', 'make_optimizer', 'train_step', 'lr_sweep', 'rng_states', 'set_rng_states', 'state_preserved',
-           'steepest_lr', 'valley_lr', 'tenth_of_minimum_lr', 'suggest_lrs', 'LRFinderResult', 'lr_find']
+           'make_scaler', 'native_bf16', 'make_optimizer', 'train_step', 'lr_sweep', 'rng_states', 'set_rng_states',
+           'state_preserved', 'steepest_lr', 'valley_lr', 'tenth_of_minimum_lr', 'suggest_lrs', 'LRFinderResult',
+           'lr_find']
 
 # %% ../nbs/02_lrfinder.ipynb #44f29db2
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
@@ -50,6 +52,19 @@ def make_scaler(precision: str, device) -> torch.amp.GradScaler:
     "A gradient scaler for `precision` on `device`: active for fp16, a pass-through otherwise."
     device = torch.device(device)
     return torch.amp.GradScaler(device.type, enabled=resolve_precision(precision, device) == 'fp16')
+
+# %% ../nbs/02_lrfinder.ipynb #331c4022
+def _cpu_flags() -> set:
+    "The feature flags of this machine's CPU where the system lists them (Linux's /proc/cpuinfo); else none."
+    try: text = Path('/proc/cpuinfo').read_text()
+    except OSError: return set()
+    return {flag for line in text.splitlines() if line.startswith('flags') for flag in line.split(':', 1)[1].split()}
+
+def native_bf16(device) -> bool:
+    "Whether `device` computes in bf16 natively: a CUDA GPU that supports it, or an x86 CPU with AVX512-BF16 or AMX."
+    device = torch.device(device)
+    if device.type == 'cuda': return torch.cuda.is_bf16_supported()
+    return device.type == 'cpu' and bool({'avx512_bf16', 'amx_bf16'} & _cpu_flags())
 
 # %% ../nbs/02_lrfinder.ipynb #a5f18f75
 OPTIMIZERS = ('sgd', 'adamw')

@@ -16,7 +16,7 @@ from fastcore.script import call_parse, bool_arg
 
 from .data import Augment, DiskFullError, ImageData, atomic_write, load_data, resolve_device, write_json
 from .model import NORMS, ResNet18, load_model
-from .lrfinder import LRFinderResult, OPTIMIZERS, PRECISIONS, lr_find
+from .lrfinder import LRFinderResult, OPTIMIZERS, PRECISIONS, lr_find, native_bf16, resolve_precision
 from .train import (History, TrainConfig, checkpoint_differences, distributed_context, fit,
                                  load_checkpoint, plot_confusion, predict, seed_everything, show_mistakes)
 from .gradcam import METHODS, resolve_layers
@@ -36,6 +36,9 @@ RECIPES = {
                     steps=16),      # points on the deletion and insertion curves, less one
     'shapes': dict(epochs=2, batch_size=16, max_lr='auto', optimizer='adamw', augment=False, label_smoothing=0.0,
                    lr_steps=50, images=64, steps=8),
+    'cpu': dict(epochs=26, batch_size=256, max_lr=0.2, optimizer='sgd', augment=True, label_smoothing=0.1,
+                low_res=((16, 0.3), (24, 0.25)),  # (size, fraction of the epochs): the first 30% at 16 px, then 25% at 24
+                average_epochs=1.0, precision='bf16', channels_last=True, lr_steps=100, images=256, steps=16),
 }
 
 def recipe_for(source) -> str:
@@ -64,13 +67,13 @@ def _layer_list(layers) -> list:
     return names
 
 def check_options(norm='batch', epochs=None, batch_size=None, max_lr=None, optimizer=None, augment=None,
-                  label_smoothing=None, weight_decay=5e-4, precision='auto', seed=0, subset=None, resize=False,
-                  layers='layer3', method='gradcam', mistakes=10, images=None, steps=None) -> dict:
+                  label_smoothing=None, weight_decay=5e-4, precision=None, seed=0, subset=None, resize=False,
+                  layers='layer3', method='gradcam', mistakes=10, images=None, steps=None, recipe=None) -> dict:
     "The job's options, checked; see `Job` for what each one means."
     for name, value in dict(epochs=epochs, batch_size=batch_size, subset=subset, mistakes=mistakes, images=images,
                             steps=steps).items(): _positive(name, value)
     choices = dict(norm=(norm, tuple(NORMS)), optimizer=(optimizer, OPTIMIZERS), precision=(precision, PRECISIONS),
-                   method=(method, METHODS))
+                   method=(method, METHODS), recipe=(recipe, tuple(RECIPES)))
     for name, (value, accepted) in choices.items():
         if value is not None and value not in accepted:
             raise ValueError(f"{name} must be one of {', '.join(accepted)}; got {value!r}")
@@ -82,7 +85,7 @@ def check_options(norm='batch', epochs=None, batch_size=None, max_lr=None, optim
     return dict(norm=norm, epochs=epochs, batch_size=batch_size, max_lr=_max_lr(max_lr), optimizer=optimizer,
                 augment=augment, label_smoothing=label_smoothing, weight_decay=weight_decay, precision=precision,
                 seed=seed, subset=subset, resize=resize, layers=_layer_list(layers), method=method,
-                mistakes=mistakes, images=images, steps=steps)
+                mistakes=mistakes, images=images, steps=steps, recipe=recipe)
 
 # %% ../nbs/10_pipeline.ipynb #3f0ce93c
 def default_out(source) -> Path:
@@ -110,8 +113,11 @@ class Job:
         self.options = check_options(**options)
         self.source = data if isinstance(data, ImageData) else data or os.environ.get('CIFAR_GRADCAM_DATA') or 'cifar10'
         self.name = self.source.source if isinstance(data, ImageData) else str(self.source)
-        self.recipe = RECIPES[recipe_for(self.name)]
+        self.recipe_name = self.options['recipe'] or recipe_for(self.name)
+        self.recipe = RECIPES[self.recipe_name]
         self.out = Path(out) if out else default_out(self.name)
+        if not out and self.recipe_name != recipe_for(self.name):  # beside the default recipe's run, not over it
+            self.out = self.out.with_name(f"{self.out.name}-{self.recipe_name}")
         self.restart, self.progress, self.log = restart, progress, log
         self.rank, self.world, self.device = distributed_context(resolve_device(device))
         self.files, self.metrics, self.started = {}, {}, time.time()
@@ -219,9 +225,20 @@ def _check_checkpoint(self: Job, config: TrainConfig | None = None):
 def train_config(self: Job, max_lr=None) -> TrainConfig:
     "The training configuration: the options, else the recipe (`max_lr` as found by the `lr` stage)."
     names = ('epochs', 'batch_size', 'optimizer', 'augment', 'label_smoothing')
+    epochs = self.setting('epochs')
+    low_res = tuple((size, round(share * epochs)) for size, share in self.recipe.get('low_res', ())
+                    if round(share * epochs))
     return TrainConfig(max_lr=max_lr or self.max_lr, weight_decay=self.options['weight_decay'],
-                       precision=self.options['precision'], seed=self.options['seed'],
-                       **{n: self.setting(n) for n in names})
+                       precision=self.precision(), seed=self.options['seed'], low_res=low_res,
+                       average_epochs=self.recipe.get('average_epochs', 0.0),
+                       channels_last=self.recipe.get('channels_last'), **{n: self.setting(n) for n in names})
+
+@patch
+def precision(self: Job) -> str:
+    "The option, else the recipe's: its bf16 only where the device computes in bf16 natively (else 'auto')."
+    if self.options['precision'] is not None: return self.options['precision']
+    wanted = self.recipe.get('precision', 'auto')
+    return wanted if wanted != 'bf16' or native_bf16(self.device) else 'auto'
 
 @patch
 def _lr_settings(self: Job) -> dict:
@@ -259,6 +276,8 @@ def _find_lr(self: Job, settings) -> LRFinderResult:
     return found
 
 # %% ../nbs/10_pipeline.ipynb #0d89f5e2
+def _epochs(n) -> str: return f"{n:g} epoch" + ('' if n == 1 else 's')
+
 @patch
 def stage_train(self: Job):
     "Train a new ResNet18, or resume from the checkpoint in the output folder."
@@ -268,7 +287,10 @@ def stage_train(self: Job):
         resume = self.checkpoint.exists()
     self._check_checkpoint(config)
     self.log(f"{self.stage}: {config.epochs} epochs of {config.optimizer} at batch {config.batch_size}, max_lr "
-             f"{config.max_lr:.3g}" + (", resuming from the checkpoint" if resume else ''))
+             f"{config.max_lr:.3g}, {resolve_precision(config.precision, self.device)}" +
+             ''.join(f", {_epochs(n)} at {size} px" for size, n in config.low_res) +
+             (f", weights averaged over {_epochs(config.average_epochs)}" if config.average_epochs else '') +
+             (", resuming from the checkpoint" if resume else ''))
     seed_everything(config.seed)
     self.model = ResNet18(norm=self.options['norm'], num_classes=len(self.data.classes))
     started = time.time()
@@ -392,6 +414,7 @@ def _interrupt(signum, frame): raise KeyboardInterrupt
 @call_parse
 def run_cli(
     data: str = None,          # 'cifar10' (download), 'shapes' (synthetic), a folder or an archive (default: $CIFAR_GRADCAM_DATA or 'cifar10')
+    recipe: str = None,        # 'cifar10' (GPU: 30 epochs), 'cpu' (2 hours on 2 cores) or 'shapes' (default: shapes for the shapes, else cifar10)
     out: str = None,           # output folder (default: runs/<data name>)
     epochs: int = None,        # training epochs (default: 30 for CIFAR-10, 2 for shapes)
     batch_size: int = None,    # batch size (default: 512 for CIFAR-10, 16 for shapes)
@@ -400,7 +423,7 @@ def run_cli(
     augment: bool_arg = None,  # random crop, flip and cutout: True or False (default: True for CIFAR-10, False for shapes)
     label_smoothing: float = None,  # label smoothing of the loss (default: 0.1 for CIFAR-10, 0 for shapes)
     weight_decay: float = 5e-4,  # weight decay
-    precision: str = 'auto',   # 'auto', 'fp32', 'bf16' or 'fp16'
+    precision: str = None,     # 'auto', 'fp32', 'bf16' or 'fp16' (default: the recipe's; 'auto' but for cpu: bf16 where the CPU has it)
     norm: str = 'batch',       # 'batch' (BatchNorm) or 'layer' (GroupNorm(1, C))
     layers: str = 'layer3',    # Grad-CAM layers, comma-separated, e.g. 'layer3,layer4'
     method: str = 'gradcam',   # gradcam, gradcam++, xgradcam, layercam, hirescam, eigencam or scorecam
@@ -420,6 +443,7 @@ def run_cli(
 @call_parse
 def train_cli(
     data: str = None,          # 'cifar10' (download), 'shapes' (synthetic), a folder or an archive (default: $CIFAR_GRADCAM_DATA or 'cifar10')
+    recipe: str = None,        # 'cifar10' (GPU: 30 epochs), 'cpu' (2 hours on 2 cores) or 'shapes' (default: shapes for the shapes, else cifar10)
     out: str = None,           # output folder (default: runs/<data name>)
     epochs: int = None,        # training epochs (default: 30 for CIFAR-10, 2 for shapes)
     batch_size: int = None,    # batch size (default: 512 for CIFAR-10, 16 for shapes)
@@ -428,7 +452,7 @@ def train_cli(
     augment: bool_arg = None,  # random crop, flip and cutout: True or False (default: True for CIFAR-10, False for shapes)
     label_smoothing: float = None,  # label smoothing of the loss (default: 0.1 for CIFAR-10, 0 for shapes)
     weight_decay: float = 5e-4,  # weight decay
-    precision: str = 'auto',   # 'auto', 'fp32', 'bf16' or 'fp16'
+    precision: str = None,     # 'auto', 'fp32', 'bf16' or 'fp16' (default: the recipe's; 'auto' but for cpu: bf16 where the CPU has it)
     norm: str = 'batch',       # 'batch' (BatchNorm) or 'layer' (GroupNorm(1, C))
     subset: int = None,        # use a random subset of this many images of each split
     resize: bool = False,      # convert and resize images of another size or mode to 32x32 RGB

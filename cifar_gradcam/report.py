@@ -440,6 +440,10 @@ _JS_START = r"""
       if (e.key === 'ArrowLeft') { show(state.pos - 1, true); e.preventDefault(); }
     });
     window.addEventListener('hashchange', fromLink);
+    document.addEventListener('click', e => {  // a link to the address already shown changes no hash: open it here
+      const link = e.target.closest && e.target.closest('a[href^="#mistake-"]');
+      if (link && link.getAttribute('href') === location.hash) fromLink();
+    });
     if (N === 0) $('viewer').replaceChildren(text('p', 'The model made no mistakes on these images.'));
     colourScale();
     chooseAtlas(atlases[0].layer, atlases[0].method);

@@ -15,16 +15,17 @@ import torch.nn as nn
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import (Augment, BatchLoader, ImageData, ImageSplit, atomic_save, atomic_write, resolve_device,
-                                json_text, read_saved, show_batch)
-from .model import ResNet18, evaluating, load_weights
+from .data import (Augment, BatchLoader, ImageData, ImageSplit, atomic_save, atomic_write, default_cache_dir,
+                                json_text, read_saved, resolve_device, show_batch)
+from .model import ResNet18, evaluating, load_model, load_weights
 from .lrfinder import (autocast, make_optimizer, make_scaler, resolve_precision, rng_states,
                                     set_rng_states, train_step)
 
 # %% auto #0
-__all__ = ['SYNC_EVERY', 'seed_everything', 'TrainConfig', 'History', 'evaluate', 'data_identity', 'save_checkpoint',
-           'load_checkpoint', 'checkpoint_differences', 'distributed_context', 'TrainingDiverged', 'fit', 'Predictions',
-           'predict', 'plot_confusion', 'mistake_caption', 'mistake_title', 'show_mistakes']
+__all__ = ['SYNC_EVERY', 'SHORT_RUN', 'seed_everything', 'TrainConfig', 'History', 'flip_logits', 'evaluate', 'data_identity',
+           'save_checkpoint', 'load_checkpoint', 'checkpoint_differences', 'distributed_context', 'TrainingDiverged',
+           'fit', 'Predictions', 'predict', 'plot_confusion', 'mistake_caption', 'mistake_title', 'show_mistakes',
+           'short_run', 'example_model']
 
 # %% ../nbs/03_train.ipynb #cb52faf3
 def seed_everything(seed: int):
@@ -32,6 +33,21 @@ def seed_everything(seed: int):
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+# %% ../nbs/03_train.ipynb #30d591db
+def _low_res_schedule(pairs, epochs: int) -> tuple:
+    "`pairs` of (size, epochs) checked, as a tuple of tuples (a checkpoint or a JSON file may give lists)."
+    def whole(v): return not isinstance(v, bool) and isinstance(v, (int, float)) and v == int(v) and v >= 1
+    try: ok = all(len(p) == 2 and whole(p[0]) and whole(p[1]) for p in pairs)
+    except TypeError: ok = False
+    if not ok:
+        raise ValueError(f"low_res must be pairs (size in pixels, epochs), both whole numbers >= 1, e.g. "
+                         f"((16, 6), (24, 5)); got {pairs!r}")
+    pairs = tuple((int(size), int(n)) for size, n in pairs)
+    if sum(n for _, n in pairs) >= epochs:
+        raise ValueError(f"low_res takes {sum(n for _, n in pairs)} of the {epochs} epochs: leave at least the last "
+                         f"one at full size, where the model is tested")
+    return pairs
 
 # %% ../nbs/03_train.ipynb #29159c88
 @dataclass
@@ -52,12 +68,23 @@ class TrainConfig:
     channels_last: bool | None = None  # default: on CUDA
     compile: bool = False
     seed: int = 0
+    low_res: tuple = ()             # ((size, epochs), ...): the first epochs at these image sizes, the rest at full size
+    average_epochs: float = 0.0     # average the weights (an EMA) over about this many epochs; 0: no averaging
 
     def __post_init__(self):
         if self.epochs < 1: raise ValueError(f"epochs must be >= 1; got {self.epochs}")
         if self.batch_size < 1: raise ValueError(f"batch_size must be >= 1; got {self.batch_size}")
         if not self.max_lr > 0: raise ValueError(f"max_lr must be > 0; got {self.max_lr}")
         if not 0 <= self.label_smoothing < 1: raise ValueError(f"label_smoothing must be in [0, 1); got {self.label_smoothing}")
+        if not self.average_epochs >= 0: raise ValueError(f"average_epochs must be >= 0; got {self.average_epochs}")
+        self.low_res = _low_res_schedule(self.low_res, self.epochs)
+
+    def size_at(self, epoch: int) -> int | None:
+        "The size of the training images in (0-based) `epoch`: one of `low_res`, or None for their own size."
+        for size, epochs in self.low_res:
+            if epoch < epochs: return size
+            epoch -= epochs
+        return None
 
 # %% ../nbs/03_train.ipynb #2c5ae6b4
 @dataclass
@@ -104,23 +131,43 @@ class History:
             ax_acc.plot(epochs, [100 * a for a in self.metric(f'{split}_acc')], style, ms=3, label=split)
         ax_loss.set(title='loss', xlabel='epoch'); ax_acc.set(title='accuracy (%)', xlabel='epoch')
         ax_lr.plot(self.lrs); ax_lr.set(title='learning rate', xlabel='step')
+        for ax in (ax_loss, ax_acc): self._shade_low_res(ax)
         for ax in (ax_loss, ax_acc):
-            ax.legend(); ax.grid(alpha=0.3); ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+            ax.legend(fontsize='small'); ax.grid(alpha=0.3); ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         fig.tight_layout()
         return fig
 
+    def _shade_low_res(self, ax):
+        "Shade the epochs trained on images smaller than the last epoch's, each run of them labelled with its size."
+        sizes = [e.get('size') for e in self.epochs]
+        if not sizes or sizes[-1] is None: return
+        start = 0
+        for i in range(1, len(sizes) + 1):
+            if i < len(sizes) and sizes[i] == sizes[start]: continue
+            if sizes[start] < sizes[-1]:
+                ax.axvspan(start + 0.5, i + 0.5, color='0.85', zorder=0,
+                           label='smaller training images' if start == 0 else None)
+                ax.text((start + i + 1) / 2, 0.02, f"{sizes[start]} px", transform=ax.get_xaxis_transform(),
+                        ha='center', fontsize='small')
+            start = i
+
 # %% ../nbs/03_train.ipynb #ee34d175
+def flip_logits(model, x, flip: bool = False) -> torch.Tensor:
+    "`model`'s logits for `x` in float32; with `flip`, the mean of those for `x` and for its mirror image."
+    logits = model(x).float()
+    return (logits + model(x.flip(3)).float()) / 2 if flip else logits
+
 @torch.no_grad()
-def evaluate(model, loader, loss_fn=None, precision='fp32', device=None):
-    "Mean loss and accuracy of `model` over every sample of `loader`."
+def evaluate(model, loader, loss_fn=None, precision='fp32', device=None, flip: bool = False):
+    "Mean loss and accuracy of `model` over every sample of `loader`; `flip` also asks of each image's mirror image."
     device = device or next(model.parameters()).device
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     total_loss, correct, n = torch.zeros((), device=device), torch.zeros((), device=device), 0
     with evaluating(model):
         for x, y in loader:
             x, y = x.to(device), y.to(device)
-            with autocast(precision, device): logits = model(x)
-            total_loss += loss_fn(logits.float(), y) * len(y)  # on the device: read once, at the end
+            with autocast(precision, device): logits = flip_logits(model, x, flip)
+            total_loss += loss_fn(logits, y) * len(y)  # on the device: read once, at the end
             correct += (logits.argmax(1) == y).sum()
             n += len(y)
     return total_loss.item() / n, correct.item() / n
@@ -132,10 +179,14 @@ def data_identity(data: ImageData) -> dict:
                 classes=list(data.classes))
 
 def save_checkpoint(path, model, optimizer, scheduler, scaler, epoch, history, config,
-                    data: ImageData | None = None) -> Path:
+                    data: ImageData | None = None, averaged=None) -> Path:
     "Write a training checkpoint atomically, with what identifies `data`, the data it was trained on."
     model = getattr(model, '_orig_mod', model)  # a compiled model's weights are its original module's
-    return atomic_save(dict(config=model.config, train_config=asdict(config), state_dict=model.state_dict(),
+    weights = dict(state_dict=model.state_dict())
+    if averaged is not None:  # the averaged weights are the ones that predict; the trained ones go on training
+        weights = dict(state_dict=averaged.module.state_dict(), trained_state_dict=model.state_dict(),
+                       averaged_steps=averaged.n_averaged.clone())
+    return atomic_save(dict(config=model.config, train_config=asdict(config), **weights,
                             optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                             scaler=scaler.state_dict(), epoch=epoch, history=asdict(history), rng=rng_states(),
                             data=None if data is None else data_identity(data)), path)
@@ -151,8 +202,9 @@ def load_checkpoint(path) -> dict:
 # %% ../nbs/03_train.ipynb #61e24761
 def checkpoint_differences(checkpoint: dict, config: TrainConfig, data: ImageData) -> list[str]:
     "The settings and data in which `checkpoint` differs from `config` and `data`, as 'name=saved (now new)'."
-    saved, now = checkpoint['train_config'], asdict(config)
-    differs = [f"{k}={saved.get(k)!r} (now {v!r})" for k, v in now.items() if saved.get(k) != v]
+    saved, now, defaults = checkpoint['train_config'], asdict(config), asdict(TrainConfig())
+    saved = {k: saved.get(k, defaults[k]) for k in now}  # a setting newer than the checkpoint: its default then
+    differs = [f"{k}={saved[k]!r} (now {v!r})" for k, v in now.items() if saved[k] != v]
     saved_data, data_now = checkpoint.get('data'), data_identity(data)
     if saved_data is not None:
         differs += [f"data {k}={saved_data.get(k)!r} (now {v!r})" for k, v in data_now.items()
@@ -161,9 +213,11 @@ def checkpoint_differences(checkpoint: dict, config: TrainConfig, data: ImageDat
 
 # %% ../nbs/03_train.ipynb #6717f59d
 def _log_line(row):
+    extra = ''.join(f"  {name} {100 * row[key]:.2f}%" for key, name in
+                    (('test_acc_flip', 'with flip'), ('trained_test_acc', 'unaveraged')) if key in row)
     return (f"epoch {row['epoch']:>3}  train loss {row['train_loss']:.4f} acc {100 * row['train_acc']:6.2f}%  "
-            f"test loss {row['test_loss']:.4f} acc {100 * row['test_acc']:6.2f}%  lr {row['lr']:.2e}  "
-            f"{row['seconds']:.1f}s")
+            f"test loss {row['test_loss']:.4f} acc {100 * row['test_acc']:6.2f}%{extra}  lr {row['lr']:.2e}  "
+            f"{row.get('size', 32)} px  {row['seconds']:.1f}s")
 
 # %% ../nbs/03_train.ipynb #185c55af
 def distributed_context(device: torch.device) -> tuple:
@@ -196,14 +250,18 @@ def _one_cycle(optimizer, config: TrainConfig, steps_per_epoch: int):
                          f"batch size") from None
 
 # %% ../nbs/03_train.ipynb #d5089138
-def _resume(checkpoint, model, optimizer, scheduler, scaler, config, data, log) -> tuple:
+def _resume(checkpoint, model, optimizer, scheduler, scaler, config, data, log, averaged=None) -> tuple:
     "Restore everything from `checkpoint`; `(history, epochs done)`. A checkpoint of other settings is refused."
     ckpt = load_checkpoint(checkpoint)
     differs = checkpoint_differences(ckpt, config, data)
     if differs:
         raise ValueError(f"{checkpoint} is from a run with other settings ({', '.join(differs)}): start over "
                          f"(restart) or choose another checkpoint path")
-    load_weights(model, ckpt)
+    if averaged is None: load_weights(model, ckpt)
+    else:
+        load_weights(model, dict(config=ckpt['config'], state_dict=ckpt['trained_state_dict']))
+        load_weights(averaged.module, ckpt)
+        averaged.n_averaged.copy_(ckpt['averaged_steps'])
     for part, state in ((optimizer, 'optimizer'), (scheduler, 'scheduler'), (scaler, 'scaler')):
         part.load_state_dict(ckpt[state])
     set_rng_states(ckpt['rng'])
@@ -216,7 +274,7 @@ SYNC_EVERY = 32  # steps between reads of the running loss (each makes a GPU wai
 class TrainingDiverged(ValueError):
     "The loss stopped being a finite number."
 
-def _train_epoch(step_fn, loader, loss_fn, optimizer, scheduler, scaler, precision, history, bar):
+def _train_epoch(step_fn, loader, loss_fn, optimizer, scheduler, scaler, precision, history, bar, averaged=None):
     "One epoch of training; returns the summed loss and the number correct (on the device) and the images seen."
     device = next(iter(optimizer.param_groups[0]['params'])).device
     total_loss, correct, n, losses = torch.zeros((), device=device), torch.zeros((), device=device), 0, []
@@ -224,6 +282,7 @@ def _train_epoch(step_fn, loader, loss_fn, optimizer, scheduler, scaler, precisi
         history.lrs.append(optimizer.param_groups[0]['lr'])
         loss, logits = train_step(step_fn, x, y, loss_fn, optimizer, scaler, precision)
         scheduler.step()
+        if averaged is not None: averaged.update_parameters(step_fn)
         total_loss += loss * len(y); correct += (logits.argmax(1) == y).sum(); n += len(y)
         losses.append(loss)
         if step % SYNC_EVERY == 0 or step == len(loader):
@@ -237,18 +296,35 @@ def _train_epoch(step_fn, loader, loss_fn, optimizer, scheduler, scaler, precisi
     return total_loss, correct, n
 
 # %% ../nbs/03_train.ipynb #4bc6e20e
-def _sum_over_processes(model, total_loss, correct, n: int, device) -> tuple:
+def _sum_over_processes(model, total_loss, correct, n: int, device, averaged=None) -> tuple:
     "`(total_loss, correct, n)` summed over all processes; process 0's BatchNorm statistics on every process."
     import torch.distributed as dist
-    for buffer in model.buffers(): dist.broadcast(buffer, 0)
+    buffers = [*model.buffers(), *([] if averaged is None else averaged.module.buffers())]
+    for buffer in buffers: dist.broadcast(buffer, 0)
     totals = torch.stack([total_loss.float(), correct.float(), torch.tensor(float(n), device=device)])
     dist.all_reduce(totals)
     return totals[0], totals[1], int(totals[2].item())
+
+# %% ../nbs/03_train.ipynb #10175dfa
+def _averaged(model: nn.Module, config: TrainConfig, steps_per_epoch: int):
+    "An exponential moving average of `model`'s weights over about `config.average_epochs` epochs; None if it is 0."
+    if not config.average_epochs: return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    decay = max(0.0, 1 - 1 / (config.average_epochs * steps_per_epoch))
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+# %% ../nbs/03_train.ipynb #308d93dc
+def _last_epoch_scores(predictor, trained, averaged, test_dl, precision) -> dict:
+    "The test accuracy of `predictor` with flip test-time augmentation, and of the `trained` weights if `averaged`."
+    scores = dict(test_acc_flip=evaluate(predictor, test_dl, precision=precision, flip=True)[1])
+    if averaged is not None: scores['trained_test_acc'] = evaluate(trained, test_dl, precision=precision)[1]
+    return scores
 
 # %% ../nbs/03_train.ipynb #30edc818
 def fit(model: ResNet18, data: ImageData, config: TrainConfig | None = None, checkpoint=None, resume: bool = False,
         device=None, progress: bool = True, log=print, **kwargs) -> History:
     "Train `model` on `data` with `config` (or its fields as keyword arguments); checkpoint after every epoch."
+    # With weight averaging, `model` ends with the averaged weights: those that the checkpoint keeps as the model's
     import torch.distributed as dist
     config = _config_from(config, kwargs)
     rank, world, device = distributed_context(resolve_device(device))
@@ -269,9 +345,10 @@ def fit(model: ResNet18, data: ImageData, config: TrainConfig | None = None, che
                                weight_decay=config.weight_decay)
     scheduler, scaler = _one_cycle(optimizer, config, len(train_dl)), make_scaler(precision, device)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    history, start = History(config=asdict(config)), 0
+    averaged = _averaged(model, config, len(train_dl))
+    history, start = History(config=json.loads(json_text(asdict(config)))), 0  # as JSON holds it: lists, not tuples
     if resume and checkpoint and Path(checkpoint).exists():
-        history, start = _resume(checkpoint, model, optimizer, scheduler, scaler, config, data, log)
+        history, start = _resume(checkpoint, model, optimizer, scheduler, scaler, config, data, log, averaged)
     step_fn = eval_fn = torch.compile(model) if config.compile else model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
@@ -279,23 +356,30 @@ def fit(model: ResNet18, data: ImageData, config: TrainConfig | None = None, che
     for epoch in range(start, config.epochs):
         t0 = time.time()
         train_dl.set_epoch(epoch)
+        train_dl.size = config.size_at(epoch)
         model.train()
         with tqdm(total=len(train_dl), desc=f'epoch {epoch + 1}/{config.epochs}', disable=not progress,
                   leave=False) as bar:
             try: total_loss, correct, n = _train_epoch(step_fn, train_dl, loss_fn, optimizer, scheduler, scaler,
-                                                       precision, history, bar)
+                                                       precision, history, bar, averaged)
             except TrainingDiverged as e:
                 kept = f"{checkpoint} holds epoch {epoch}, the last good one" if checkpoint and epoch else "nothing was saved"
                 raise TrainingDiverged(f"{e} in epoch {epoch + 1}; {kept}. Lower max_lr (it is {config.max_lr:.3g})") from None
-        if world > 1: total_loss, correct, n = _sum_over_processes(model, total_loss, correct, n, device)
-        test_loss, test_acc = evaluate(eval_fn, test_dl, loss_fn, precision, device)
+        if world > 1: total_loss, correct, n = _sum_over_processes(model, total_loss, correct, n, device, averaged)
+        predictor = eval_fn if averaged is None else averaged.module
+        test_loss, test_acc = evaluate(predictor, test_dl, loss_fn, precision, device)
         row = dict(epoch=epoch + 1, train_loss=total_loss.item() / n, train_acc=correct.item() / n,
-                   test_loss=test_loss, test_acc=test_acc, lr=history.lrs[-1], seconds=time.time() - t0)
+                   test_loss=test_loss, test_acc=test_acc, lr=history.lrs[-1],
+                   size=train_dl.size or data.train.images.shape[-1])
+        if epoch + 1 == config.epochs: row.update(_last_epoch_scores(predictor, eval_fn, averaged, test_dl, precision))
+        row['seconds'] = time.time() - t0
         history.epochs.append(row)
         if checkpoint and rank == 0:
-            save_checkpoint(checkpoint, model, optimizer, scheduler, scaler, epoch + 1, history, config, data)
+            save_checkpoint(checkpoint, model, optimizer, scheduler, scaler, epoch + 1, history, config, data,
+                            averaged)
         if world > 1: dist.barrier()  # the checkpoint is complete before any process goes on
         log(_log_line(row))
+    if averaged is not None: model.load_state_dict(averaged.module.state_dict())
     return history
 
 # %% ../nbs/03_train.ipynb #353bd535
@@ -391,3 +475,34 @@ def show_mistakes(split: ImageSplit, preds: Predictions, nrows: int = 2, ncols: 
     if len(idx) == 0: raise ValueError("there are no misclassified images to show")
     return show_batch(split.images[idx.to(split.images.device)], split.labels[idx], split.classes, ncols=ncols,
                       nrows=nrows, titles=[mistake_title(preds, i) for i in idx], size=size)
+
+# %% ../nbs/03_train.ipynb #f93a6714
+SHORT_RUN = dict(epochs=2, batch_size=32, max_lr=2e-3, optimizer='adamw', augment=False)
+
+def _short_run_checkpoint(data: ImageData) -> Path:
+    "Where the short run on `data` is kept: in the cache, under a name that tells one data set from another."
+    import hashlib
+    key = hashlib.sha1(json.dumps(data_identity(data), sort_keys=True).encode()).hexdigest()[:10]
+    return default_cache_dir() / 'models' / f'short-run-{key}.pt'
+
+def short_run(data: ImageData, device='cpu') -> tuple:
+    "`(model, history, test split)`: `SHORT_RUN` on 2,000 of `data`'s training images, tested on 1,000; cached."
+    small = data.subset(2000, 1000)
+    seed_everything(0)
+    model = ResNet18(num_classes=len(data.classes))
+    history = fit(model, small, checkpoint=_short_run_checkpoint(data), resume=True, device=device, progress=False,
+                  log=lambda line: None, **SHORT_RUN)
+    return model.eval(), history, small.test
+
+# %% ../nbs/03_train.ipynb #52687453
+def example_model(data: ImageData, checkpoint=None, device='cpu') -> tuple:
+    "`(model, history, test split)`: `checkpoint` (default `$CIFAR_GRADCAM_MODEL`) on all test images, else `short_run`."
+    checkpoint = checkpoint or os.environ.get('CIFAR_GRADCAM_MODEL')
+    if not checkpoint: return short_run(data, device)
+    saved = read_saved(checkpoint, 'checkpoint')
+    model = load_model(saved, device)
+    if model.num_classes != len(data.classes):
+        raise ValueError(f"{checkpoint} is a model of {model.num_classes} classes, and the data has "
+                         f"{len(data.classes)}: use the data it was trained on")
+    history = History(**saved['history']) if 'history' in saved else None  # weights alone have no history
+    return model, history, data.test
