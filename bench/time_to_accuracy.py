@@ -9,18 +9,21 @@ flip test-time augmentation, and of the trained weights before averaging), the i
 machine, torch, the recipe's settings and the seed. The targets of the CPU recipe on 2 cores: 90% within 2 hours,
 93% within 4.
 
-Results go to bench/results/time_to_accuracy-<recipe>.json.
+Results go to bench/results/time_to_accuracy-<recipe>.json (or <name>.json). A setting newer than the run is
+recorded at its default, as a checkpoint reads it.
 
 Run:  python bench/time_to_accuracy.py --data path/to/cifar10-jpeg.tar.gz [--recipe cpu] [--out runs/cifar10-cpu]
       python bench/time_to_accuracy.py --out runs/cifar10-cpu --no-train    # only read a run that is done
 """
 import argparse, json, os, platform, shutil, subprocess, sys
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from cifar_gradcam.train import History
+from cifar_gradcam.data import write_json
+from cifar_gradcam.train import History, TrainConfig
 
 TARGETS = (0.90, 0.93)
 
@@ -42,7 +45,7 @@ def time_to(epochs: list, target: float):
 
 def summary(out: Path, recipe: str) -> dict:
     history = History.load(out / 'history.json')
-    rows, config = history.epochs, history.config
+    rows, config = history.epochs, asdict(TrainConfig()) | history.config
     metrics = json.loads((out / 'metrics.json').read_text()) if (out / 'metrics.json').exists() else {}
     steps_per_epoch = len(history.lrs) // len(rows)
     by_size = {}
@@ -71,6 +74,8 @@ def main():
     p.add_argument('--recipe', default='cpu')
     p.add_argument('--out', default=None, help='the run folder (default: runs/cifar10-<recipe>)')
     p.add_argument('--no-train', action='store_true', help='read the run in --out without training')
+    p.add_argument('--name', default=None, help='the results file: bench/results/time_to_accuracy-<name>.json '
+                   '(default: the recipe)')
     args = p.parse_args()
     out = Path(args.out or f'runs/cifar10-{args.recipe}')
     if not args.no_train:
@@ -86,9 +91,9 @@ def main():
                                            if t['seconds'] is not None else 'not reached'))
     print(f"final test accuracy {result['test_acc']:.2%} (with flip {result['test_acc_flip'] or 0:.2%}) after "
           f"{result['seconds']:,.0f} s; images/s by size: {result['images_per_s_by_size']}")
-    path = Path(__file__).parent / 'results' / f'time_to_accuracy-{args.recipe}.json'
+    path = Path(__file__).parent / 'results' / f'time_to_accuracy-{args.name or args.recipe}.json'
     path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(result, indent=1))
+    write_json(result, path)
     print(f"written to {path}")
 
 

@@ -30,15 +30,20 @@ __all__ = ['RECIPES', 'STAGES', 'recipe_for', 'check_options', 'default_out', 's
 
 # %% ../nbs/10_pipeline.ipynb #9a38776a
 RECIPES = {
-    'cifar10': dict(epochs=30, batch_size=512, max_lr='auto', optimizer='sgd', augment=True, label_smoothing=0.1,
-                    lr_steps=100,   # steps of the LR range test
+    'cifar10': dict(epochs=30, batch_size=512, max_lr='auto', optimizer='sgd', augment=True, cutout=16,
+                    label_smoothing=0.1, lr_steps=100,   # steps of the LR range test
                     images=256,     # test images that faithfulness is measured on
                     steps=16),      # points on the deletion and insertion curves, less one
-    'shapes': dict(epochs=2, batch_size=16, max_lr='auto', optimizer='adamw', augment=False, label_smoothing=0.0,
-                   lr_steps=50, images=64, steps=8),
-    'cpu': dict(epochs=26, batch_size=256, max_lr=0.2, optimizer='sgd', augment=True, label_smoothing=0.1,
+    'shapes': dict(epochs=2, batch_size=16, max_lr='auto', optimizer='adamw', augment=False, cutout=0,
+                   label_smoothing=0.0, lr_steps=50, images=64, steps=8),
+    'cpu': dict(epochs=26, batch_size=256, max_lr=0.2, optimizer='sgd', augment=True, cutout=16,
+                label_smoothing=0.1,
                 low_res=((16, 0.3), (24, 0.25)),  # (size, fraction of the epochs): the first 30% at 16 px, then 25% at 24
                 average_epochs=1.0, precision='bf16', channels_last=True, lr_steps=100, images=256, steps=16),
+    'cpu-long': dict(epochs=44, batch_size=256, max_lr=0.2, optimizer='sgd', augment=True,
+                     cutout=8,  # the side of cutout's square in px: a long budget for a CPU is still a short one
+                     label_smoothing=0.1, low_res=((16, 0.15), (24, 0.2)), average_epochs=1.0, precision='bf16', channels_last=True,
+                     lr_steps=100, images=256, steps=16),
 }
 
 def recipe_for(source) -> str:
@@ -67,7 +72,7 @@ def _layer_list(layers) -> list:
     return names
 
 def check_options(norm='batch', epochs=None, batch_size=None, max_lr=None, optimizer=None, augment=None,
-                  label_smoothing=None, weight_decay=5e-4, precision=None, seed=0, subset=None, resize=False,
+                  cutout=None, label_smoothing=None, weight_decay=5e-4, precision=None, seed=0, subset=None, resize=False,
                   layers='layer3', method='gradcam', mistakes=10, images=None, steps=None, recipe=None) -> dict:
     "The job's options, checked; see `Job` for what each one means."
     for name, value in dict(epochs=epochs, batch_size=batch_size, subset=subset, mistakes=mistakes, images=images,
@@ -79,11 +84,13 @@ def check_options(norm='batch', epochs=None, batch_size=None, max_lr=None, optim
             raise ValueError(f"{name} must be one of {', '.join(accepted)}; got {value!r}")
     if label_smoothing is not None and not 0 <= label_smoothing < 1:
         raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing!r}")
+    if cutout is not None and (isinstance(cutout, bool) or not isinstance(cutout, int) or cutout < 0):
+        raise ValueError(f"cutout must be a whole number of pixels >= 0 (0: none); got {cutout!r}")
     if not weight_decay >= 0: raise ValueError(f"weight_decay must be >= 0; got {weight_decay!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0; got {seed!r}")
     return dict(norm=norm, epochs=epochs, batch_size=batch_size, max_lr=_max_lr(max_lr), optimizer=optimizer,
-                augment=augment, label_smoothing=label_smoothing, weight_decay=weight_decay, precision=precision,
+                augment=augment, cutout=cutout, label_smoothing=label_smoothing, weight_decay=weight_decay, precision=precision,
                 seed=seed, subset=subset, resize=resize, layers=_layer_list(layers), method=method,
                 mistakes=mistakes, images=images, steps=steps, recipe=recipe)
 
@@ -224,7 +231,7 @@ def _check_checkpoint(self: Job, config: TrainConfig | None = None):
 @patch
 def train_config(self: Job, max_lr=None) -> TrainConfig:
     "The training configuration: the options, else the recipe (`max_lr` as found by the `lr` stage)."
-    names = ('epochs', 'batch_size', 'optimizer', 'augment', 'label_smoothing')
+    names = ('epochs', 'batch_size', 'optimizer', 'augment', 'cutout', 'label_smoothing')
     epochs = self.setting('epochs')
     low_res = tuple((size, round(share * epochs)) for size, share in self.recipe.get('low_res', ())
                     if round(share * epochs))
@@ -245,7 +252,7 @@ def _lr_settings(self: Job) -> dict:
     data = self.data
     return dict(data=str(data.source), train_images=len(data.train), norm=self.options['norm'],
                 batch_size=self.setting('batch_size'), optimizer=self.setting('optimizer'),
-                augment=self.setting('augment'), steps=self.recipe['lr_steps'], seed=self.options['seed'])
+                augment=self.setting('augment'), cutout=self.setting('cutout'), steps=self.recipe['lr_steps'], seed=self.options['seed'])
 
 @patch
 def stage_lr(self: Job):
@@ -267,7 +274,7 @@ def stage_lr(self: Job):
 @patch
 def _find_lr(self: Job, settings) -> LRFinderResult:
     seed_everything(settings['seed'])
-    train_dl, _ = self.data.loaders(settings['batch_size'], augment=Augment() if settings['augment'] else None,
+    train_dl, _ = self.data.loaders(settings['batch_size'], augment=Augment(cutout=settings['cutout']) if settings['augment'] else None,
                                     device=self.device, seed=settings['seed'])
     model = ResNet18(norm=settings['norm'], num_classes=len(self.data.classes)).to(self.device)
     found = lr_find(model, train_dl, optimizer=settings['optimizer'], num_iter=settings['steps'], device=self.device,
@@ -293,7 +300,6 @@ def stage_train(self: Job):
              (", resuming from the checkpoint" if resume else ''))
     seed_everything(config.seed)
     self.model = ResNet18(norm=self.options['norm'], num_classes=len(self.data.classes))
-    started = time.time()
     try:
         self.history = fit(self.model, self.data, config, checkpoint=self.checkpoint, resume=resume,
                            device=self.device, progress=self.progress, log=self.log)
@@ -302,7 +308,8 @@ def stage_train(self: Job):
         self.log(f"interrupted: {self.checkpoint} holds epoch {done} of {config.epochs}; run the same command again "
                  f"to resume")
         raise
-    self.metrics.update(train_seconds=time.time() - started, settings=dict(asdict(config), norm=self.options['norm']))
+    train_seconds = sum(row['seconds'] for row in self.history.epochs)  # every call's epochs, not the time between
+    self.metrics.update(train_seconds=train_seconds, settings=dict(asdict(config), norm=self.options['norm']))
     self.files['checkpoint'] = self.checkpoint
 
 # %% ../nbs/10_pipeline.ipynb #2fe6307b
@@ -414,13 +421,14 @@ def _interrupt(signum, frame): raise KeyboardInterrupt
 @call_parse
 def run_cli(
     data: str = None,          # 'cifar10' (download), 'shapes' (synthetic), a folder or an archive (default: $CIFAR_GRADCAM_DATA or 'cifar10')
-    recipe: str = None,        # 'cifar10' (GPU: 30 epochs), 'cpu' (2 hours on 2 cores) or 'shapes' (default: shapes for the shapes, else cifar10)
+    recipe: str = None,        # 'cifar10' (GPU: 30 epochs), 'cpu' (2 hours on 2 cores), 'cpu-long' (4 hours) or 'shapes' (default: shapes for the shapes, else cifar10)
     out: str = None,           # output folder (default: runs/<data name>)
     epochs: int = None,        # training epochs (default: 30 for CIFAR-10, 2 for shapes)
     batch_size: int = None,    # batch size (default: 512 for CIFAR-10, 16 for shapes)
     max_lr: str = None,        # peak learning rate, or 'auto' for the LR range test's suggestion (the default)
     optimizer: str = None,     # 'sgd' or 'adamw' (default: sgd for CIFAR-10, adamw for shapes)
     augment: bool_arg = None,  # random crop, flip and cutout: True or False (default: True for CIFAR-10, False for shapes)
+    cutout: int = None,        # the side of cutout's square in px, 0 for none (default: 16; 8 for cpu-long, 0 for shapes)
     label_smoothing: float = None,  # label smoothing of the loss (default: 0.1 for CIFAR-10, 0 for shapes)
     weight_decay: float = 5e-4,  # weight decay
     precision: str = None,     # 'auto', 'fp32', 'bf16' or 'fp16' (default: the recipe's; 'auto' but for cpu: bf16 where the CPU has it)
@@ -443,13 +451,14 @@ def run_cli(
 @call_parse
 def train_cli(
     data: str = None,          # 'cifar10' (download), 'shapes' (synthetic), a folder or an archive (default: $CIFAR_GRADCAM_DATA or 'cifar10')
-    recipe: str = None,        # 'cifar10' (GPU: 30 epochs), 'cpu' (2 hours on 2 cores) or 'shapes' (default: shapes for the shapes, else cifar10)
+    recipe: str = None,        # 'cifar10' (GPU: 30 epochs), 'cpu' (2 hours on 2 cores), 'cpu-long' (4 hours) or 'shapes' (default: shapes for the shapes, else cifar10)
     out: str = None,           # output folder (default: runs/<data name>)
     epochs: int = None,        # training epochs (default: 30 for CIFAR-10, 2 for shapes)
     batch_size: int = None,    # batch size (default: 512 for CIFAR-10, 16 for shapes)
     max_lr: str = None,        # peak learning rate, or 'auto' for the LR range test's suggestion (the default)
     optimizer: str = None,     # 'sgd' or 'adamw' (default: sgd for CIFAR-10, adamw for shapes)
     augment: bool_arg = None,  # random crop, flip and cutout: True or False (default: True for CIFAR-10, False for shapes)
+    cutout: int = None,        # the side of cutout's square in px, 0 for none (default: 16; 8 for cpu-long, 0 for shapes)
     label_smoothing: float = None,  # label smoothing of the loss (default: 0.1 for CIFAR-10, 0 for shapes)
     weight_decay: float = 5e-4,  # weight decay
     precision: str = None,     # 'auto', 'fp32', 'bf16' or 'fp16' (default: the recipe's; 'auto' but for cpu: bf16 where the CPU has it)

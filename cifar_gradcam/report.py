@@ -37,14 +37,22 @@ def _png(files: dict, key: str, caption: str) -> str:
     return (f'<figure><img src="data:image/png;base64,{base64.b64encode(data).decode()}" alt="{_esc(caption)}">'
             f'<figcaption>{_esc(caption)}</figcaption></figure>')
 
+# %% ../nbs/09_report.ipynb #7f681c70
+def _duration(seconds: float) -> str:
+    "`seconds` the way people say it: '42 s' under two minutes, '12 min' under two hours, then '3.3 hours'."
+    if seconds < 120: return f"{seconds:.0f} s"
+    if seconds < 2 * 3600: return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} hours"
+
 # %% ../nbs/09_report.ipynb #1e820e8d
 def _overview(metrics, files, atlas, data) -> str:
     preds, classes = atlas.predictions, atlas.classes
     n, m = len(preds.labels), len(atlas.mistakes)
     history = metrics.get('history') or []
     trained = (f" after {len(history)} epoch{'s' * (len(history) != 1)} of training" if history else '') + \
-              (f" in {metrics['train_seconds']:.0f} s" if 'train_seconds' in metrics else '')
-    whole = f"; the whole run took {metrics['seconds']:.0f} s" if 'seconds' in metrics else ''
+              (f" ({_duration(metrics['train_seconds'])})" if 'train_seconds' in metrics else '')
+    whole = (f"; the command that wrote this page ran for {_duration(metrics['seconds'])}" if 'seconds' in metrics
+             else '')
     pairs = ''.join(f'<tr><td><a href="#pair-{i + 1}">{_esc(classes[p["true"]])} → {_esc(classes[p["predicted"]])}'
                     f'</a></td><td>{p["count"]:,}</td><td>{p["share"]}</td>'
                     f'<td><a href="#mistake-{p["worst"][0] + 1}">worst: mistake {p["worst"][0] + 1}</a></td></tr>'

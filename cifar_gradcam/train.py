@@ -63,7 +63,8 @@ class TrainConfig:
     div_factor: float = 25.0        # the schedule starts at max_lr / div_factor
     final_div_factor: float = 1e4   # and ends at that / final_div_factor
     label_smoothing: float = 0.1
-    augment: bool = True            # crop (4 px), flip and cutout (16 px)
+    augment: bool = True            # crop (4 px), flip and cutout
+    cutout: int = 16                # the side of the cutout square in px; 0: crop and flip only
     precision: str = 'auto'         # 'auto', 'fp32', 'bf16' or 'fp16'
     channels_last: bool | None = None  # default: on CUDA
     compile: bool = False
@@ -76,8 +77,14 @@ class TrainConfig:
         if self.batch_size < 1: raise ValueError(f"batch_size must be >= 1; got {self.batch_size}")
         if not self.max_lr > 0: raise ValueError(f"max_lr must be > 0; got {self.max_lr}")
         if not 0 <= self.label_smoothing < 1: raise ValueError(f"label_smoothing must be in [0, 1); got {self.label_smoothing}")
+        if isinstance(self.cutout, bool) or not isinstance(self.cutout, int) or self.cutout < 0:
+            raise ValueError(f"cutout must be a whole number of pixels >= 0 (0: none); got {self.cutout!r}")
         if not self.average_epochs >= 0: raise ValueError(f"average_epochs must be >= 0; got {self.average_epochs}")
         self.low_res = _low_res_schedule(self.low_res, self.epochs)
+
+    def augmentation(self) -> Augment | None:
+        "The training images' augmentation: crop, flip and `cutout`, or None when `augment` is off."
+        return Augment(cutout=self.cutout) if self.augment else None
 
     def size_at(self, epoch: int) -> int | None:
         "The size of the training images in (0-based) `epoch`: one of `low_res`, or None for their own size."
@@ -336,7 +343,7 @@ def fit(model: ResNet18, data: ImageData, config: TrainConfig | None = None, che
     seed_everything(config.seed)
     model.to(device)
     if channels_last: model.to(memory_format=torch.channels_last)
-    train_dl, test_dl = data.loaders(config.batch_size // world, augment=Augment() if config.augment else None,
+    train_dl, test_dl = data.loaders(config.batch_size // world, augment=config.augmentation(),
                                      device=device, channels_last=channels_last, seed=config.seed, rank=rank,
                                      world_size=world)
     if len(train_dl) == 0:
