@@ -42,8 +42,8 @@ RECIPES = {
                 average_epochs=1.0, precision='bf16', channels_last=True, lr_steps=100, images=256, steps=16),
     'cpu-long': dict(epochs=44, batch_size=256, max_lr=0.2, optimizer='sgd', augment=True,
                      cutout=8,  # the side of cutout's square in px: a long budget for a CPU is still a short one
-                     label_smoothing=0.1, low_res=((16, 0.15), (24, 0.2)), average_epochs=1.0, precision='bf16', channels_last=True,
-                     lr_steps=100, images=256, steps=16),
+                     label_smoothing=0.1, low_res=((16, 0.15), (24, 0.2)), average_epochs=1.0, precision='bf16',
+                     channels_last=True, lr_steps=100, images=256, steps=16),
 }
 
 def recipe_for(source) -> str:
@@ -72,8 +72,8 @@ def _layer_list(layers) -> list:
     return names
 
 def check_options(norm='batch', epochs=None, batch_size=None, max_lr=None, optimizer=None, augment=None,
-                  cutout=None, label_smoothing=None, weight_decay=5e-4, precision=None, seed=0, subset=None, resize=False,
-                  layers='layer3', method='gradcam', mistakes=10, images=None, steps=None, recipe=None) -> dict:
+                  cutout=None, label_smoothing=None, weight_decay=5e-4, precision=None, seed=0, subset=None,
+                  resize=False, layers='layer3', method='gradcam', mistakes=10, images=None, steps=None, recipe=None) -> dict:
     "The job's options, checked; see `Job` for what each one means."
     for name, value in dict(epochs=epochs, batch_size=batch_size, subset=subset, mistakes=mistakes, images=images,
                             steps=steps).items(): _positive(name, value)
@@ -90,8 +90,8 @@ def check_options(norm='batch', epochs=None, batch_size=None, max_lr=None, optim
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0; got {seed!r}")
     return dict(norm=norm, epochs=epochs, batch_size=batch_size, max_lr=_max_lr(max_lr), optimizer=optimizer,
-                augment=augment, cutout=cutout, label_smoothing=label_smoothing, weight_decay=weight_decay, precision=precision,
-                seed=seed, subset=subset, resize=resize, layers=_layer_list(layers), method=method,
+                augment=augment, cutout=cutout, label_smoothing=label_smoothing, weight_decay=weight_decay,
+                precision=precision, seed=seed, subset=subset, resize=resize, layers=_layer_list(layers), method=method,
                 mistakes=mistakes, images=images, steps=steps, recipe=recipe)
 
 # %% ../nbs/10_pipeline.ipynb #3f0ce93c
@@ -252,7 +252,8 @@ def _lr_settings(self: Job) -> dict:
     data = self.data
     return dict(data=str(data.source), train_images=len(data.train), norm=self.options['norm'],
                 batch_size=self.setting('batch_size'), optimizer=self.setting('optimizer'),
-                augment=self.setting('augment'), cutout=self.setting('cutout'), steps=self.recipe['lr_steps'], seed=self.options['seed'])
+                augment=self.setting('augment'), cutout=self.setting('cutout'), steps=self.recipe['lr_steps'],
+                seed=self.options['seed'])
 
 @patch
 def stage_lr(self: Job):
@@ -274,8 +275,8 @@ def stage_lr(self: Job):
 @patch
 def _find_lr(self: Job, settings) -> LRFinderResult:
     seed_everything(settings['seed'])
-    train_dl, _ = self.data.loaders(settings['batch_size'], augment=Augment(cutout=settings['cutout']) if settings['augment'] else None,
-                                    device=self.device, seed=settings['seed'])
+    augment = Augment(cutout=settings['cutout']) if settings['augment'] else None
+    train_dl, _ = self.data.loaders(settings['batch_size'], augment=augment, device=self.device, seed=settings['seed'])
     model = ResNet18(norm=settings['norm'], num_classes=len(self.data.classes)).to(self.device)
     found = lr_find(model, train_dl, optimizer=settings['optimizer'], num_iter=settings['steps'], device=self.device,
                     progress=self.progress)
